@@ -1,0 +1,3 @@
+from pullcheck.cli import main
+
+main()

@@ -1,0 +1,161 @@
+"""A small JSON client for the Kubernetes API.
+
+Why not the `kubernetes` client's API classes: they build model objects for every item (slow for big
+lists) and their call signatures changed across releases. We reuse its configuration loaders
+(pullcheck.kube.config) and speak plain HTTP with urllib3, parsing only the JSON we need.
+"""
+from __future__ import annotations
+
+import json
+import threading
+import time
+from typing import Any, Callable, Iterator
+from urllib.parse import quote, urlencode
+
+from pullcheck.errors import ClusterError
+from pullcheck.kube.config import ClusterConfig
+
+METADATA_ONLY_LIST = "application/json;as=PartialObjectMetadataList;g=meta.k8s.io;v=v1"
+MAX_THROTTLE_RETRIES = 3
+MAX_RETRY_AFTER = 5.0
+
+
+class ApiError(Exception):
+    """The API server answered with an error Status."""
+
+    def __init__(self, status: int, reason: str, message: str, path: str) -> None:
+        super().__init__(message)
+        self.status = status
+        self.reason = reason
+        self.message = message
+        self.path = path
+
+
+class NotFound(ApiError):
+    pass
+
+
+class Forbidden(ApiError):
+    pass
+
+
+class KubeClient:
+    """GET/LIST against one API server; thread-safe; counts and optionally logs every request."""
+
+    def __init__(self, config: ClusterConfig, *, timeout: float = 30.0,
+                 log: Callable[[str], None] | None = None) -> None:
+        import urllib3  # shipped with the kubernetes client; imported only for live clusters
+
+        self.config = config
+        self.namespace = config.namespace
+        self._timeout = urllib3.Timeout(connect=min(5.0, timeout), read=timeout)
+        self._log = log
+        self._lock = threading.Lock()
+        self.requests_made = 0
+        pool_args: dict[str, Any] = {"maxsize": 8, "retries": False}
+        if config.host.startswith("https"):
+            pool_args["cert_reqs"] = "CERT_REQUIRED" if config.verify_ssl else "CERT_NONE"
+            if config.ca_file:
+                pool_args["ca_certs"] = config.ca_file
+            if config.cert_file:
+                pool_args["cert_file"] = config.cert_file
+            if config.key_file:
+                pool_args["key_file"] = config.key_file
+            if config.tls_server_name:
+                pool_args["server_hostname"] = config.tls_server_name
+            if not config.verify_ssl:
+                urllib3.disable_warnings(urllib3.exceptions.InsecureRequestWarning)
+        if config.proxy:
+            self._pool = urllib3.ProxyManager(config.proxy, **pool_args)
+        else:
+            self._pool = urllib3.PoolManager(**pool_args)
+        self._urllib3 = urllib3
+
+    # -- requests -------------------------------------------------------------------------------
+    def get(self, path: str, query: dict[str, Any] | None = None, *, accept: str = "application/json") -> dict:
+        """GET one JSON document; raises NotFound / Forbidden / ApiError / ClusterError."""
+        url = self.config.host + path + ("?" + urlencode(query) if query else "")
+        headers = {"Accept": accept, "User-Agent": "kubectl-pullcheck"}
+        headers.update(self.config.auth_headers())
+        for attempt in range(MAX_THROTTLE_RETRIES + 1):
+            started = time.monotonic()
+            try:
+                resp = self._pool.request("GET", url, headers=headers, timeout=self._timeout,
+                                          preload_content=True, redirect=False)
+            except self._urllib3.exceptions.HTTPError as exc:
+                self._note("GET", path, query, "error", started)
+                raise ClusterError(f"cannot reach the API server at {self.config.host}: {_reason(exc)}") from None
+            self._note("GET", path, query, resp.status, started)
+            if resp.status == 429 or (resp.status in (503, 504) and "Retry-After" in resp.headers):
+                if attempt < MAX_THROTTLE_RETRIES:
+                    time.sleep(_retry_after(resp.headers.get("Retry-After")))
+                    continue
+            if resp.status >= 400:
+                raise _api_error(resp.status, resp.data, path)
+            try:
+                return json.loads(resp.data)
+            except ValueError:
+                raise ClusterError(f"the API server sent invalid JSON for {path}") from None
+        raise AssertionError("unreachable")
+
+    def list(self, path: str, query: dict[str, Any] | None = None, *, page_size: int = 500,
+             accept: str = "application/json") -> Iterator[dict]:
+        """Yield every item of a collection, following `continue` tokens page by page."""
+        params = dict(query or {})
+        params["limit"] = page_size
+        while True:
+            doc = self.get(path, params, accept=accept)
+            yield from doc.get("items") or ()
+            token = (doc.get("metadata") or {}).get("continue")
+            if not token:
+                return
+            params["continue"] = token
+
+    def _note(self, method: str, path: str, query: dict[str, Any] | None, status: object, started: float) -> None:
+        with self._lock:
+            self.requests_made += 1
+        if self._log:
+            shown = path + ("?" + urlencode(query) if query else "")
+            self._log(f"{method} {shown} -> {status} in {(time.monotonic() - started) * 1000:.0f} ms")
+
+
+def namespaced(namespace: str, resource: str, name: str | None = None, group: str = "") -> str:
+    """API path of a namespaced resource: core (group "") or a named group version like "apps/v1"."""
+    base = "/api/v1" if not group else f"/apis/{group}"
+    path = f"{base}/namespaces/{quote(namespace, safe='')}/{resource}"
+    return path + (f"/{quote(name, safe='')}" if name else "")
+
+
+def cluster_scoped(resource: str, name: str | None = None) -> str:
+    return f"/api/v1/{resource}" + (f"/{quote(name, safe='')}" if name else "")
+
+
+def _api_error(status: int, body: bytes, path: str) -> ApiError:
+    reason, message = "", ""
+    try:
+        doc = json.loads(body)
+        if isinstance(doc, dict):
+            reason, message = str(doc.get("reason") or ""), str(doc.get("message") or "")
+    except ValueError:
+        message = body[:200].decode("utf-8", "replace").strip()
+    message = message or f"HTTP {status} for {path}"
+    cls = NotFound if status == 404 else Forbidden if status == 403 else ApiError
+    return cls(status, reason, message, path)
+
+
+def _retry_after(value: str | None) -> float:
+    try:
+        return max(0.0, min(float(value or 1), MAX_RETRY_AFTER))
+    except ValueError:
+        return 1.0
+
+
+def _reason(exc: Exception) -> str:
+    """The innermost cause of a urllib3 error, in words an engineer recognises."""
+    inner = getattr(exc, "reason", None) or exc
+    text = str(inner)
+    for marker in ("Connection refused", "timed out", "Name or service not known", "No route to host",
+                   "CERTIFICATE_VERIFY_FAILED", "nodename nor servname", "Temporary failure in name resolution"):
+        if marker in text:
+            return marker.lower() if marker != "CERTIFICATE_VERIFY_FAILED" else "TLS certificate verify failed"
+    return " ".join(text.split())[:200] or type(exc).__name__

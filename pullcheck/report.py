@@ -1,0 +1,216 @@
+"""What `pod` and `explain` conclude: plain dataclasses, and their documented JSON form.
+
+render.py formats these and computes nothing; `to_dict()` is the stable JSON/YAML schema
+(apiVersion pullcheck/v1) described in the README.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from pullcheck.errors import EXIT_OK, EXIT_PROBLEM
+from pullcheck.timeutil import format_time
+
+SCHEMA_VERSION = "pullcheck/v1"
+
+# Container pull status values.
+FAILING = "failing"            # the kubelet cannot pull the image
+STUCK = "stuck"                # a pull has been running far too long with no result
+PULLING = "pulling"            # a pull is in progress, not (yet) a failure
+RECOVERED = "recovered"        # earlier pulls failed, the image is now pulled
+OK = "ok"
+PROBLEM_STATUSES = frozenset({FAILING, STUCK})
+
+
+@dataclass
+class Evidence:
+    source: str     # where it was seen: "event Failed x3 (kubelet, 2m ago)", "secret rig-auth-creds", ...
+    text: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"source": self.source, "text": self.text}
+
+
+@dataclass
+class NextStep:
+    why: str
+    command: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"why": self.why, "command": self.command}
+
+
+@dataclass
+class Verdict:
+    """A cause with its matrix row, candidates (when ambiguous), evidence and next steps."""
+
+    cause: str
+    row: Any                                   # pullcheck.matrix.MatrixRow
+    rule: str | None
+    summary: str                               # one line, in the situation's own names
+    candidates: list[Any] = field(default_factory=list)    # pullcheck.matrix.Candidate
+    evidence: list[Evidence] = field(default_factory=list)
+    next_steps: list[NextStep] = field(default_factory=list)
+    settled_by: str | None = None              # what context changed the matrix's first answer
+
+    def to_dict(self) -> dict[str, Any]:
+        row = self.row
+        return {
+            "cause": self.cause,
+            "summary": self.summary,
+            "rule": self.rule,
+            "settledBy": self.settled_by,
+            "matrix": {
+                "title": row.title,
+                "likelihood": row.likelihood,
+                "split": [{"what": what, "percent": pct} for what, pct in row.split],
+                "immediateAction": row.immediate_action,
+                "successRate": row.success_rate,
+                "timeToResolution": row.time_to_resolution,
+            },
+            "candidates": [{"cause": c.cause, "likelihood": c.likelihood, "settledBy": c.settled_by}
+                           for c in self.candidates],
+            "evidence": [e.to_dict() for e in self.evidence],
+            "nextSteps": [s.to_dict() for s in self.next_steps],
+        }
+
+
+@dataclass
+class ImageInfo:
+    written: str
+    normalized: str | None = None
+    registry: str | None = None
+    repository: str | None = None
+    tag: str | None = None
+    digest: str | None = None
+    invalid: str | None = None        # the reference grammar's complaint, when it is invalid
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"written": self.written, "normalized": self.normalized, "registry": self.registry,
+                "repository": self.repository, "tag": self.tag, "digest": self.digest, "invalid": self.invalid}
+
+
+@dataclass
+class SecretMatch:
+    """One pull secret as the audit sees it for one image."""
+
+    name: str
+    source: str                # pod | serviceaccount | pod+serviceaccount
+    status: str                # found | missing | forbidden | error | unknown
+    type: str | None = None
+    registries: list[str] = field(default_factory=list)   # "host (user)" - never values
+    matches: bool | None = None                           # has credentials for this image's registry
+    used_by_kubelet: bool = False                          # listed in the pod's own imagePullSecrets
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"name": self.name, "source": self.source, "status": self.status, "type": self.type,
+                "registries": self.registries, "matchesImage": self.matches, "usedByKubelet": self.used_by_kubelet}
+
+
+@dataclass
+class NodeCache:
+    on_pod_node: bool | None            # None: unknown (nodes unreadable or pod not scheduled)
+    nodes_with_image: list[str] = field(default_factory=list)
+    nodes_total: int = 0
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"onPodNode": self.on_pod_node, "nodesWithImage": self.nodes_with_image, "nodesTotal": self.nodes_total}
+
+
+@dataclass
+class ContainerReport:
+    name: str
+    kind: str
+    image: ImageInfo
+    pull_policy: str
+    state: str                          # waiting reason, Running, Terminated, ...
+    status: str                         # FAILING | STUCK | PULLING | RECOVERED | OK
+    message: str | None = None          # the error text the verdict rests on
+    message_source: str | None = None
+    message_at: datetime | None = None
+    attempts: int = 0
+    first_failure: datetime | None = None
+    last_failure: datetime | None = None
+    backoff: Any = None                 # pullcheck.backoff.BackoffState
+    verdict: Verdict | None = None
+    secrets: list[SecretMatch] = field(default_factory=list)
+    node_cache: NodeCache | None = None
+    notes: list[str] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        backoff = None
+        if self.backoff is not None:
+            backoff = {"failures": self.backoff.failures, "delaySeconds": self.backoff.delay_seconds,
+                       "nextRetryAt": format_time(self.backoff.next_retry), "atCap": self.backoff.at_cap}
+        return {
+            "name": self.name, "type": self.kind, "image": self.image.to_dict(), "pullPolicy": self.pull_policy,
+            "state": self.state, "status": self.status,
+            "message": {"text": self.message, "source": self.message_source, "at": format_time(self.message_at)},
+            "attempts": self.attempts, "firstFailure": format_time(self.first_failure),
+            "lastFailure": format_time(self.last_failure), "backoff": backoff,
+            "cause": self.verdict.cause if self.verdict else None,
+            "verdict": self.verdict.to_dict() if self.verdict else None,
+            "pullSecrets": [s.to_dict() for s in self.secrets],
+            "nodeCache": self.node_cache.to_dict() if self.node_cache else None,
+            "notes": self.notes,
+        }
+
+
+@dataclass
+class PodReport:
+    namespace: str
+    name: str
+    phase: str
+    node: str | None
+    node_platform: str | None           # "linux/amd64"
+    owner: str | None                   # "Deployment/web"
+    service_account: str
+    source: str
+    observed_at: datetime
+    containers: list[ContainerReport] = field(default_factory=list)
+    findings: list[str] = field(default_factory=list)      # pod-level pull-secret findings
+    other_problems: list[str] = field(default_factory=list)  # non-pull issues seen (CrashLoopBackOff, ...)
+    skipped: list[Any] = field(default_factory=list)         # pullcheck.snapshot.Skipped
+
+    @property
+    def problem(self) -> bool:
+        return any(c.status in PROBLEM_STATUSES for c in self.containers)
+
+    @property
+    def exit_code(self) -> int:
+        return EXIT_PROBLEM if self.problem else EXIT_OK
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "apiVersion": SCHEMA_VERSION,
+            "kind": "PodDiagnosis",
+            "pod": {"namespace": self.namespace, "name": self.name, "phase": self.phase, "node": self.node,
+                    "nodePlatform": self.node_platform, "owner": self.owner, "serviceAccount": self.service_account},
+            "source": self.source,
+            "observedAt": format_time(self.observed_at),
+            "problem": self.problem,
+            "containers": [c.to_dict() for c in self.containers],
+            "findings": self.findings,
+            "otherProblems": self.other_problems,
+            "skipped": [{"check": s.check, "reason": s.reason} for s in self.skipped],
+        }
+
+
+@dataclass
+class Explanation:
+    """`explain MESSAGE`: the verdict part of a pod report, for a message with no pod around it."""
+
+    message: str
+    verdict: Verdict
+    image: ImageInfo | None = None
+
+    @property
+    def exit_code(self) -> int:
+        return EXIT_OK if self.verdict.cause == "unknown" else EXIT_PROBLEM
+
+    def to_dict(self) -> dict[str, Any]:
+        out = {"apiVersion": SCHEMA_VERSION, "kind": "Explanation", "message": self.message,
+               "image": self.image.to_dict() if self.image else None}
+        out.update(self.verdict.to_dict())
+        return out

@@ -1,0 +1,233 @@
+"""The plain snapshot of everything `pod` reads, from a cluster or from a saved capture.
+
+Snapshots hold the API's own JSON (dicts): parsing only what we use is faster than building client
+model objects, and a capture file round-trips without loss. Secrets are the exception: only their
+decoded, value-free form (pullcheck.secrets.DecodedSecret) is kept, so nothing downstream can leak one.
+"""
+from __future__ import annotations
+
+import json
+import sys
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from typing import Any
+
+from pullcheck.errors import UsageError
+from pullcheck.timeutil import format_time, latest_timestamp, parse_time
+
+BUNDLE_API_VERSION = "pullcheck/v1"
+BUNDLE_KIND = "PodBundle"
+
+
+@dataclass
+class Skipped:
+    """A check that could not run, and why (RBAC, not in the capture, ...)."""
+
+    check: str
+    reason: str
+
+
+@dataclass
+class SecretLookup:
+    """What we learnt about one image pull secret referenced by the pod or its service account."""
+
+    name: str
+    status: str                      # found | missing | forbidden | error | unknown
+    decoded: Any = None              # pullcheck.secrets.DecodedSecret when found
+    found_in: tuple[str, ...] = ()   # other namespaces holding a secret of this name
+    elsewhere: str = "not checked"   # checked | forbidden | not checked
+    detail: str = ""
+
+
+@dataclass
+class Owner:
+    kind: str
+    name: str
+
+
+@dataclass
+class PodSnapshot:
+    pod: dict
+    events: list[dict] | None                 # None: could not be read
+    service_account: dict | None = None
+    service_account_status: str = "unknown"   # found | missing | forbidden | unknown
+    secrets: dict[str, SecretLookup] = field(default_factory=dict)
+    nodes: list[dict] | None = None           # None: could not be read
+    owner: Owner | None = None
+    skipped: list[Skipped] = field(default_factory=list)
+    source: str = "cluster"                   # "cluster" or "capture FILE"
+    observed_at: datetime = field(default_factory=lambda: datetime.now(timezone.utc))
+
+    @property
+    def name(self) -> str:
+        return self.pod.get("metadata", {}).get("name", "")
+
+    @property
+    def namespace(self) -> str:
+        return self.pod.get("metadata", {}).get("namespace") or "default"
+
+    @property
+    def node_name(self) -> str | None:
+        return (self.pod.get("spec") or {}).get("nodeName")
+
+    def node(self, name: str | None = None) -> dict | None:
+        wanted = name or self.node_name
+        for node in self.nodes or ():
+            if node.get("metadata", {}).get("name") == wanted:
+                return node
+        return None
+
+
+# -- capture files ---------------------------------------------------------------------------------
+def load_capture(path: str, *, name: str | None = None) -> PodSnapshot:
+    """Read `kubectl get pod -o json|yaml`, `kubectl get pod,events -o json` (a List) or a saved bundle."""
+    doc = _read_document(path)
+    if not isinstance(doc, dict):
+        raise UsageError(f"{path}: expected a Pod, a List or a pullcheck bundle, got {type(doc).__name__}")
+    if doc.get("kind") == BUNDLE_KIND:
+        return _from_bundle(doc, path, name)
+    if doc.get("kind") == "Pod":
+        pods, events = [doc], []
+    elif doc.get("kind", "").endswith("List") or "items" in doc:
+        items = [i for i in doc.get("items") or () if isinstance(i, dict)]
+        pods = [i for i in items if i.get("kind") == "Pod"]
+        events = [i for i in items if i.get("kind") == "Event"]
+    else:
+        raise UsageError(f"{path}: kind {doc.get('kind')!r} is not a Pod, a List or a pullcheck bundle")
+    pod = _choose_pod(pods, name, path)
+    uid = pod.get("metadata", {}).get("uid")
+    events = [e for e in events if _event_is_about(e, pod, uid)]
+    skipped = [Skipped("service account and pull secrets", "not in the capture (save one with `pod NAME --save`)"),
+               Skipped("node", "not in the capture")]
+    if not events:
+        skipped.append(Skipped("events", "no events in the capture"))
+    return PodSnapshot(pod=pod, events=events if events else None, skipped=skipped, source=f"capture {path}",
+                       observed_at=_capture_time(pod, events))
+
+
+def _read_document(path: str) -> Any:
+    try:
+        if path == "-":
+            text = sys.stdin.read()
+        else:
+            with open(path, encoding="utf-8") as fh:
+                text = fh.read()
+    except OSError as exc:
+        raise UsageError(f"cannot read {path}: {exc.strerror or exc}") from None
+    except UnicodeDecodeError:
+        raise UsageError(f"{path} is not a text file") from None
+    try:
+        return json.loads(text)
+    except ValueError as json_error:
+        if text.lstrip().startswith(("{", "[")):
+            raise UsageError(f"{path} is not valid JSON: {json_error}") from None
+    import yaml  # only for YAML captures
+
+    try:
+        return yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        raise UsageError(f"{path} is neither JSON nor YAML: {' '.join(str(exc).split())[:160]}") from None
+
+
+def _choose_pod(pods: list[dict], name: str | None, path: str) -> dict:
+    if not pods:
+        raise UsageError(f"{path} contains no Pod")
+    if name:
+        for pod in pods:
+            if pod.get("metadata", {}).get("name") == name:
+                return pod
+        raise UsageError(f"{path} has no pod named {name} (it has: "
+                         + ", ".join(p.get("metadata", {}).get("name", "?") for p in pods) + ")")
+    if len(pods) > 1:
+        raise UsageError(f"{path} holds {len(pods)} pods; name one: "
+                         + ", ".join(p.get("metadata", {}).get("name", "?") for p in pods))
+    return pods[0]
+
+
+def _event_is_about(event: dict, pod: dict, uid: str | None) -> bool:
+    obj = event.get("involvedObject") or event.get("regarding") or {}
+    if obj.get("kind") != "Pod":
+        return False
+    if uid and obj.get("uid"):
+        return obj["uid"] == uid
+    return obj.get("name") == pod.get("metadata", {}).get("name")
+
+
+def _capture_time(pod: dict, events: list[dict]) -> datetime:
+    """A plain `kubectl get` capture has no timestamp: the newest time it mentions is the best bound."""
+    latest = latest_timestamp([pod] + list(events))
+    return latest or datetime.now(timezone.utc)
+
+
+def _from_bundle(doc: dict, path: str, name: str | None) -> PodSnapshot:
+    from pullcheck.secrets import DecodedSecret, RegistryCredential
+
+    if doc.get("apiVersion") != BUNDLE_API_VERSION:
+        raise UsageError(f"{path}: unsupported bundle version {doc.get('apiVersion')!r}")
+    pod = doc.get("pod")
+    if not isinstance(pod, dict):
+        raise UsageError(f"{path}: the bundle has no pod")
+    if name and pod.get("metadata", {}).get("name") != name:
+        raise UsageError(f"{path} holds pod {pod.get('metadata', {}).get('name')}, not {name}")
+    secrets: dict[str, SecretLookup] = {}
+    for entry in doc.get("secrets") or ():
+        decoded = None
+        if entry.get("status") == "found":
+            decoded = DecodedSecret(
+                namespace=entry.get("namespace", ""), name=entry["name"], type=entry.get("type", ""),
+                credentials=tuple(RegistryCredential(key=c["registry"], username=c.get("username"),
+                                                     has_password=bool(c.get("hasPassword")),
+                                                     expires_at=parse_time(c.get("expiresAt")))
+                                  for c in entry.get("registries") or ()),
+                problems=tuple(entry.get("problems") or ()))
+        secrets[entry["name"]] = SecretLookup(
+            name=entry["name"], status=entry.get("status", "unknown"), decoded=decoded,
+            found_in=tuple(entry.get("foundIn") or ()), elsewhere=entry.get("elsewhere", "not checked"),
+            detail=entry.get("detail", ""))
+    owner = doc.get("owner")
+    return PodSnapshot(
+        pod=pod,
+        events=doc.get("events"),
+        service_account=doc.get("serviceAccount"),
+        service_account_status=doc.get("serviceAccountStatus", "unknown"),
+        secrets=secrets,
+        nodes=doc.get("nodes"),
+        owner=Owner(owner["kind"], owner["name"]) if owner else None,
+        skipped=[Skipped(s["check"], s["reason"]) for s in doc.get("skipped") or ()],
+        source=f"capture {path}",
+        observed_at=parse_time(doc.get("capturedAt")) or datetime.now(timezone.utc),
+    )
+
+
+def save_bundle(snapshot: PodSnapshot, path: str) -> None:
+    """Write the snapshot as a bundle. Secrets go in as registry hosts and usernames only."""
+    secrets = []
+    for lookup in snapshot.secrets.values():
+        entry: dict[str, Any] = {"name": lookup.name, "status": lookup.status, "foundIn": list(lookup.found_in),
+                                 "elsewhere": lookup.elsewhere, "detail": lookup.detail}
+        if lookup.decoded is not None:
+            entry.update(namespace=lookup.decoded.namespace, type=lookup.decoded.type,
+                         problems=list(lookup.decoded.problems),
+                         registries=[{"registry": c.key, "username": c.username, "hasPassword": c.has_password,
+                                      "expiresAt": format_time(c.expires_at)}
+                                     for c in lookup.decoded.credentials])
+        secrets.append(entry)
+    doc = {
+        "apiVersion": BUNDLE_API_VERSION,
+        "kind": BUNDLE_KIND,
+        "capturedAt": format_time(snapshot.observed_at),
+        "pod": snapshot.pod,
+        "events": snapshot.events,
+        "serviceAccount": snapshot.service_account,
+        "serviceAccountStatus": snapshot.service_account_status,
+        "secrets": secrets,
+        "nodes": snapshot.nodes,
+        "owner": {"kind": snapshot.owner.kind, "name": snapshot.owner.name} if snapshot.owner else None,
+        "skipped": [{"check": s.check, "reason": s.reason} for s in snapshot.skipped],
+    }
+    try:
+        with open(path, "w", encoding="utf-8") as fh:
+            json.dump(doc, fh, indent=1, sort_keys=False)
+            fh.write("\n")
+    except OSError as exc:
+        raise UsageError(f"cannot write {path}: {exc.strerror or exc}") from None
