@@ -24,7 +24,8 @@ NOT_PULL_REASONS = frozenset({"CrashLoopBackOff", "CreateContainerConfigError", 
                               "RunContainerError", "ContainerCannotRun", "PostStartHookError", "OOMKilled", "Error"})
 
 
-def diagnose_pod(snapshot: PodSnapshot, container: str | None = None) -> PodReport:
+def diagnose_pod(snapshot: PodSnapshot, container: str | None = None, probes: dict | None = None) -> PodReport:
+    """probes: container name -> pullcheck.report.ProbeSection (from pullcheck.probing.probe_pod) to settle with."""
     from pullcheck.errors import UsageError
 
     pod = snapshot.pod
@@ -41,7 +42,7 @@ def diagnose_pod(snapshot: PodSnapshot, container: str | None = None) -> PodRepo
         if not views:
             raise UsageError(f'pod {snapshot.name} has no container "{container}"')
     for view in views:
-        report.containers.append(_container_report(snapshot, view, node))
+        report.containers.append(_container_report(snapshot, view, node, (probes or {}).get(view.name)))
         reason = view.waiting_reason or (view.terminated or {}).get("reason")
         if reason in NOT_PULL_REASONS:
             detail = (view.state.get("waiting") or view.terminated or {}).get("message") or ""
@@ -56,7 +57,7 @@ def diagnose_pod(snapshot: PodSnapshot, container: str | None = None) -> PodRepo
     return report
 
 
-def _container_report(snapshot: PodSnapshot, view: ContainerView, node: dict | None) -> ContainerReport:
+def _container_report(snapshot: PodSnapshot, view: ContainerView, node: dict | None, probe=None) -> ContainerReport:
     now = snapshot.observed_at
     info, ref = image_info(view.image)
     failed = _failed_pulls(view)
@@ -80,6 +81,12 @@ def _container_report(snapshot: PodSnapshot, view: ContainerView, node: dict | N
                             "no result yet" if since else "pulling, no result yet")
         return result
 
+    cache = result.node_cache
+    if cache is not None and cache.on_pod_node and view.pull_policy == "IfNotPresent":
+        result.notes.append(
+            f"the image is already on node {snapshot.node_name}, yet the kubelet pulls: it re-verifies credentials "
+            "for images first pulled with a pull secret (KubeletEnsureSecretPulledImages, Kubernetes 1.33+), so "
+            "this pod needs working credentials of its own")
     message, source, at, evidence = _pick_message(view, failed, now)
     result.message, result.message_source, result.message_at = message, source, at
     if result.status == FAILING and failed and result.last_failure and view.waiting_reason in ("ImagePullBackOff",
@@ -107,6 +114,11 @@ def _container_report(snapshot: PodSnapshot, view: ContainerView, node: dict | N
     result.secrets = audit.rows
     ctx = _context(snapshot, view, ref, audit, result.node_cache, node)
     result.verdict = build_verdict(classification, ctx, evidence)
+    if probe is not None:
+        from pullcheck.probing import settle
+
+        result.probe = probe
+        result.verdict = settle(result.verdict, probe, ctx)
     return result
 
 

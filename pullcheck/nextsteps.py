@@ -48,6 +48,9 @@ class Names:
 
 
 def q(value: str) -> str:
+    """Shell-quote a name; a <placeholder> stays readable, since the engineer replaces it anyway."""
+    if value.startswith("<") and value.endswith(">") and " " not in value:
+        return value
     return shlex.quote(value)
 
 

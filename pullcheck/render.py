@@ -103,7 +103,7 @@ class _Text:
                   f"typically in {row.time_to_resolution}", indent=2, hang=4)
         self.line(f"immediate action: {row.immediate_action}", indent=2, hang=4)
         for candidate in verdict.candidates:
-            self.line(f"candidate {candidate.cause} ({candidate.likelihood}%): settle with {candidate.settled_by}",
+            self.line(f"candidate {candidate.cause} ({candidate.likelihood}%), settled by: {candidate.settled_by}",
                       indent=2, hang=4)
         if verdict.evidence:
             self.blank()
@@ -210,6 +210,10 @@ class _PodText(_Text):
                      "yes" if s.used_by_kubelet else "no (service account only)"] for s in c.secrets]
             self.table(["SECRET", "LISTED BY", "STATUS", "TYPE", "REGISTRIES (USER)",
                         f"HAS {c.image.registry or 'HOST'}", "USED BY KUBELET"], rows, indent=2)
+        if c.probe is not None:
+            from pullcheck.render_probe import write_probe
+
+            write_probe(self, c.probe)
 
     def _cache_line(self, c) -> str:
         cache = c.node_cache

@@ -34,6 +34,7 @@ class SecretLookup:
     name: str
     status: str                      # found | missing | forbidden | error | unknown
     decoded: Any = None              # pullcheck.secrets.DecodedSecret when found
+    redacted: dict | None = None     # pullcheck.secrets.redact_secret() of it: what a bundle stores
     found_in: tuple[str, ...] = ()   # other namespaces holding a secret of this name
     elsewhere: str = "not checked"   # checked | forbidden | not checked
     detail: str = ""
@@ -160,7 +161,7 @@ def _capture_time(pod: dict, events: list[dict]) -> datetime:
 
 
 def _from_bundle(doc: dict, path: str, name: str | None) -> PodSnapshot:
-    from pullcheck.secrets import DecodedSecret, RegistryCredential
+    from pullcheck.secrets import decode_pull_secret
 
     if doc.get("apiVersion") != BUNDLE_API_VERSION:
         raise UsageError(f"{path}: unsupported bundle version {doc.get('apiVersion')!r}")
@@ -171,17 +172,10 @@ def _from_bundle(doc: dict, path: str, name: str | None) -> PodSnapshot:
         raise UsageError(f"{path} holds pod {pod.get('metadata', {}).get('name')}, not {name}")
     secrets: dict[str, SecretLookup] = {}
     for entry in doc.get("secrets") or ():
-        decoded = None
-        if entry.get("status") == "found":
-            decoded = DecodedSecret(
-                namespace=entry.get("namespace", ""), name=entry["name"], type=entry.get("type", ""),
-                credentials=tuple(RegistryCredential(key=c["registry"], username=c.get("username"),
-                                                     has_password=bool(c.get("hasPassword")),
-                                                     expires_at=parse_time(c.get("expiresAt")))
-                                  for c in entry.get("registries") or ()),
-                problems=tuple(entry.get("problems") or ()))
+        redacted = entry.get("secret")
+        decoded = decode_pull_secret(redacted) if isinstance(redacted, dict) else None
         secrets[entry["name"]] = SecretLookup(
-            name=entry["name"], status=entry.get("status", "unknown"), decoded=decoded,
+            name=entry["name"], status=entry.get("status", "unknown"), decoded=decoded, redacted=redacted,
             found_in=tuple(entry.get("foundIn") or ()), elsewhere=entry.get("elsewhere", "not checked"),
             detail=entry.get("detail", ""))
     owner = doc.get("owner")
@@ -199,24 +193,37 @@ def _from_bundle(doc: dict, path: str, name: str | None) -> PodSnapshot:
     )
 
 
+LAST_APPLIED = "kubectl.kubernetes.io/last-applied-configuration"
+REDACTED = "<redacted by pullcheck>"
+
+
+def shareable_pod(pod: dict) -> dict:
+    """A copy of the pod fit to share: literal env values (often credentials) and the last-applied
+    annotation (a second copy of the spec) are removed; nothing a pull diagnosis needs is lost."""
+    copy = json.loads(json.dumps(pod))
+    annotations = copy.get("metadata", {}).get("annotations") or {}
+    if LAST_APPLIED in annotations:
+        annotations[LAST_APPLIED] = REDACTED
+    spec = copy.get("spec") or {}
+    for key in ("initContainers", "containers", "ephemeralContainers"):
+        for container in spec.get(key) or ():
+            for env in container.get("env") or ():
+                if "value" in env:
+                    env["value"] = REDACTED
+    return copy
+
+
 def save_bundle(snapshot: PodSnapshot, path: str) -> None:
     """Write the snapshot as a bundle. Secrets go in as registry hosts and usernames only."""
     secrets = []
     for lookup in snapshot.secrets.values():
-        entry: dict[str, Any] = {"name": lookup.name, "status": lookup.status, "foundIn": list(lookup.found_in),
-                                 "elsewhere": lookup.elsewhere, "detail": lookup.detail}
-        if lookup.decoded is not None:
-            entry.update(namespace=lookup.decoded.namespace, type=lookup.decoded.type,
-                         problems=list(lookup.decoded.problems),
-                         registries=[{"registry": c.key, "username": c.username, "hasPassword": c.has_password,
-                                      "expiresAt": format_time(c.expires_at)}
-                                     for c in lookup.decoded.credentials])
-        secrets.append(entry)
+        secrets.append({"name": lookup.name, "status": lookup.status, "foundIn": list(lookup.found_in),
+                        "elsewhere": lookup.elsewhere, "detail": lookup.detail, "secret": lookup.redacted})
     doc = {
         "apiVersion": BUNDLE_API_VERSION,
         "kind": BUNDLE_KIND,
         "capturedAt": format_time(snapshot.observed_at),
-        "pod": snapshot.pod,
+        "pod": shareable_pod(snapshot.pod),
         "events": snapshot.events,
         "serviceAccount": snapshot.service_account,
         "serviceAccountStatus": snapshot.service_account_status,

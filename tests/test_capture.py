@@ -88,3 +88,17 @@ def test_container_views_attach_each_event_to_its_container(case):
                                            ("busybox@sha256:" + "a" * 64, "IfNotPresent")])
 def test_default_pull_policy_matches_the_api_server(image, policy):
     assert default_pull_policy(image) == policy
+
+
+def test_shareable_pod_drops_literal_env_values_and_last_applied():
+    from pullcheck.snapshot import LAST_APPLIED, REDACTED, shareable_pod
+
+    pod = capture_pod("auth-wrong-password")
+    pod["spec"]["containers"][0]["env"] = [{"name": "DB_PASSWORD", "value": "hunter2"},
+                                          {"name": "FROM_SECRET", "valueFrom": {"secretKeyRef": {"name": "s", "key": "k"}}}]
+    shared = shareable_pod(pod)
+    assert "hunter2" not in json.dumps(shared)
+    assert shared["spec"]["containers"][0]["env"][0]["value"] == REDACTED
+    assert shared["spec"]["containers"][0]["env"][1] == pod["spec"]["containers"][0]["env"][1]
+    assert shared["metadata"]["annotations"][LAST_APPLIED] == REDACTED
+    assert pod["spec"]["containers"][0]["env"][0]["value"] == "hunter2"   # the original is untouched

@@ -14,7 +14,7 @@ from typing import Callable
 from pullcheck.errors import ClusterError, UsageError
 from pullcheck.kube.client import (METADATA_ONLY_LIST, ApiError, Forbidden, KubeClient, NotFound, cluster_scoped,
                                    namespaced)
-from pullcheck.secrets import decode_pull_secret
+from pullcheck.secrets import decode_pull_secret, redact_secret
 from pullcheck.snapshot import Owner, PodSnapshot, SecretLookup, Skipped
 
 WORKERS = 8
@@ -131,9 +131,8 @@ def _secret(client: KubeClient, namespace: str, name: str) -> SecretLookup:
         return SecretLookup(name=name, status="forbidden", detail=exc.message)
     except (ApiError, ClusterError) as exc:
         return SecretLookup(name=name, status="error", detail=getattr(exc, "message", str(exc)))
-    decoded = decode_pull_secret(raw)
-    del raw  # the values are not kept anywhere past decoding
-    return SecretLookup(name=name, status="found", decoded=decoded)
+    # Only the decoded form (passwords held privately, for the registry probe) and a value-free copy are kept.
+    return SecretLookup(name=name, status="found", decoded=decode_pull_secret(raw), redacted=redact_secret(raw))
 
 
 def _search_other_namespaces(client: KubeClient, name: str) -> tuple[str, tuple[str, ...]]:
