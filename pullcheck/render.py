@@ -175,6 +175,8 @@ class _PodText(_Text):
     def _retry(self, c) -> str:
         if c.backoff is None:
             return "-"
+        if c.backoff.reset:
+            return "unknown"
         left = (c.backoff.next_retry - self.report.observed_at).total_seconds()
         when = format_time(c.backoff.next_retry)[11:]
         return f"{when} (in {human_duration(left)})" if left > 0 else f"due ({c.backoff.delay_seconds}s back-off)"
@@ -189,7 +191,10 @@ class _PodText(_Text):
             line = f"{c.attempts} failed pull(s) since {format_time(c.first_failure)}"
             if c.first_failure:
                 line += f" ({human_duration((self.report.observed_at - c.first_failure).total_seconds())} ago)"
-            if c.backoff is not None:
+            if c.backoff is not None and c.backoff.reset:
+                line += ("; no failure recorded for over 10 minutes, so the next retry cannot be placed (the event "
+                         "recorder rate-limits repeated events, and events expire)")
+            elif c.backoff is not None:
                 line += f"; back-off now {c.backoff.delay_seconds}s" + (" (the 300s cap)" if c.backoff.at_cap else "")
                 line += f", next retry ~{format_time(c.backoff.next_retry)}"
             self.field("Kubelet", line)

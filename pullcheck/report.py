@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from pullcheck.errors import EXIT_OK, EXIT_PROBLEM
+from pullcheck.errors import EXIT_OK, EXIT_PROBLEM, EXIT_USAGE
 from pullcheck.timeutil import format_time
 
 SCHEMA_VERSION = "pullcheck/v1"
@@ -119,6 +119,61 @@ class NodeCache:
 
 
 @dataclass
+class ProbeSection:
+    """A registry probe of one image from this workstation (`pod --probe`, `image REF`).
+
+    credentials: where the credentials offered came from ("secret ns/name (user u)"), never values;
+    kubelet_credentials: they are exactly the ones the kubelet offers, so auth answers speak for it.
+    """
+
+    image: str                          # host/repository:tag or @digest, as probed
+    platform: str | None                # the node's, when known
+    credentials: list[str]
+    credentials_from: str               # pod | secret | none
+    kubelet_credentials: bool
+    cause: str | None                   # None: pullable from here
+    steps: list[Any]                    # pullcheck.registry.StepResult
+    suggestions: list[str]
+    elapsed: float
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def failed_step(self) -> Any:
+        return next((s for s in self.steps if s.status == "failed"), None)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "image": self.image, "platform": self.platform, "pullable": self.cause is None, "cause": self.cause,
+            "credentials": {"from": self.credentials_from, "sources": self.credentials,
+                            "sameAsKubelet": self.kubelet_credentials},
+            "elapsedSeconds": round(self.elapsed, 3),
+            "steps": [{"step": s.step, "status": s.status, "cause": s.cause, "summary": s.summary,
+                       "evidence": list(s.evidence)} for s in self.steps],
+            "suggestions": self.suggestions,
+            "notes": self.notes,
+        }
+
+
+@dataclass
+class ImageCheck:
+    """`image REF...`: one probe per reference (None for an invalid one)."""
+
+    images: list[tuple[ImageInfo, ProbeSection | None]]
+
+    @property
+    def exit_code(self) -> int:
+        if any(info.invalid for info, _ in self.images):
+            return EXIT_USAGE
+        return EXIT_PROBLEM if any(p is None or p.cause for _, p in self.images) else EXIT_OK
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"apiVersion": SCHEMA_VERSION, "kind": "ImageCheck",
+                "images": [{"image": info.to_dict(), "pullable": bool(probe and probe.cause is None),
+                            "cause": "invalid-reference" if info.invalid else probe.cause if probe else None,
+                            "probe": probe.to_dict() if probe else None} for info, probe in self.images]}
+
+
+@dataclass
 class ContainerReport:
     name: str
     kind: str
@@ -137,12 +192,14 @@ class ContainerReport:
     secrets: list[SecretMatch] = field(default_factory=list)
     node_cache: NodeCache | None = None
     notes: list[str] = field(default_factory=list)
+    probe: ProbeSection | None = None   # with --probe, for failing containers
 
     def to_dict(self) -> dict[str, Any]:
         backoff = None
         if self.backoff is not None:
             backoff = {"failures": self.backoff.failures, "delaySeconds": self.backoff.delay_seconds,
-                       "nextRetryAt": format_time(self.backoff.next_retry), "atCap": self.backoff.at_cap}
+                       "nextRetryAt": None if self.backoff.reset else format_time(self.backoff.next_retry),
+                       "atCap": self.backoff.at_cap, "stale": self.backoff.reset}
         return {
             "name": self.name, "type": self.kind, "image": self.image.to_dict(), "pullPolicy": self.pull_policy,
             "state": self.state, "status": self.status,
@@ -154,6 +211,7 @@ class ContainerReport:
             "pullSecrets": [s.to_dict() for s in self.secrets],
             "nodeCache": self.node_cache.to_dict() if self.node_cache else None,
             "notes": self.notes,
+            "probe": self.probe.to_dict() if self.probe else None,
         }
 
 

@@ -53,10 +53,20 @@ def build_verdict(classification, ctx: Context, evidence: list[Evidence]) -> Ver
     if local:
         extra.append(local)
     verdict = Verdict(cause=cause, row=row, rule=classification.rule, summary=_summary(cause, ctx, row),
-                      candidates=candidates if cause in ("auth-or-not-found",) or not settled_by else [],
+                      candidates=candidates,
                       evidence=evidence + extra, settled_by=settled_by)
     verdict.next_steps = next_steps(cause, ctx, candidates)
     return verdict
+
+
+def verdict_for_cause(cause: str, ctx: Context, evidence: list[Evidence], *, rule: str | None,
+                      settled_by: str) -> Verdict:
+    """A verdict for a cause other evidence settled (a registry probe), in the situation's own names."""
+    from pullcheck.matrix import matrix_row
+
+    row = matrix_row(cause)
+    return Verdict(cause=cause, row=row, rule=rule, summary=_summary(cause, ctx, row), evidence=evidence,
+                   settled_by=settled_by, next_steps=next_steps(cause, ctx, []))
 
 
 def _settle_auth(cause: str, candidates: list, ctx: Context):
@@ -127,7 +137,12 @@ def _summary(cause: str, ctx: Context, row) -> str:
 
 
 def _host(registry: str | None) -> str:
-    return (registry or "?").rsplit(":", 1)[0] if registry and not registry.startswith("[") else (registry or "?")
+    """The host name of a registry ("registry:5000" -> "registry"), for DNS and TLS commands."""
+    if not registry:
+        return "?"
+    from pullcheck.reference import split_registry
+
+    return split_registry(registry)[0].strip("[]")
 
 
 # -- next steps ---------------------------------------------------------------------------------------
@@ -233,7 +248,9 @@ def _refused_steps(ctx: Context) -> list[NextStep]:
 def _tls_steps(ctx: Context) -> list[NextStep]:
     n = ctx.names
     host = n.registry or "<registry>"
-    port_host = host if ":" in host.rsplit("]", 1)[-1] else f"{host}:443"
+    from pullcheck.reference import split_registry
+
+    port_host = host if split_registry(host)[1] else f"{host}:443"
     return [ns.node_shell(n, f"openssl s_client -connect {port_host} -servername {_host(host)} </dev/null 2>&1 | "
                              "openssl x509 -noout -subject -issuer -dates"),
             NextStep(f"if the registry uses a private CA, give it to the runtime: containerd "
