@@ -99,7 +99,7 @@ def _container_report(snapshot: PodSnapshot, view: ContainerView, node: dict | N
         text = (f"pulling since {format_time(since)} ({human_duration((now - since).total_seconds())}) with no "
                 "result: a registry or proxy that accepts the connection and never answers (or a very large image)")
         evidence = [Evidence("event Pulling", view.events_with("Pulling")[-1].message), Evidence("timing", text)]
-        classification = classify("context deadline exceeded")
+        classification = _without_message("network-timeout", "pull-hung")
         result.message, result.message_source = text, "events"
     elif message is None:
         result.notes.append(
@@ -107,7 +107,7 @@ def _container_report(snapshot: PodSnapshot, view: ContainerView, node: dict | N
             f"holds no error. To see it again: kubectl delete pod {snapshot.name} -n {snapshot.namespace} "
             f"(if a controller recreates it) and run pullcheck again within the hour, or watch: kubectl get events "
             f"-n {snapshot.namespace} --watch")
-        classification = classify("")
+        classification = _without_message("unknown", "no-message")
     else:
         classification = classify(message)
     audit = audit_image(snapshot, ref, now)
@@ -120,6 +120,14 @@ def _container_report(snapshot: PodSnapshot, view: ContainerView, node: dict | N
         result.probe = probe
         result.verdict = settle(result.verdict, probe, ctx)
     return result
+
+
+def _without_message(cause: str, rule: str):
+    """A classification that rests on timing or absence rather than on a message the matrix read."""
+    from pullcheck.matrix import Classification, matrix_row
+
+    return Classification(cause=cause, row=matrix_row(cause), rule=rule, matched="", runtime=None, candidates=(),
+                          details={})
 
 
 def image_info(written: str):

@@ -260,3 +260,46 @@ def test_through_the_real_kubectl_binary(fake_cluster_factory, tmp_path):
     proc = subprocess.run([kubectl, "pullcheck", "pod", "nope", "-n", NS], env=env, capture_output=True, text=True,
                           timeout=60)
     assert proc.returncode == 2 and "Traceback" not in proc.stderr
+
+
+def test_exec_credential_plugin_supplies_the_token(fake_cluster_factory, tmp_path, capsys):
+    cluster, _ = seeded(fake_cluster_factory, tmp_path, "dns-failure", tls=True)
+    token = cluster.add_user("exec-user")
+    plugin = tmp_path / "exec-plugin.py"
+    plugin.write_text("import json\nprint(json.dumps({'apiVersion': 'client.authentication.k8s.io/v1', "
+                      "'kind': 'ExecCredential', 'status': {'token': %r}}))\n" % token)
+    config = {"apiVersion": "v1", "kind": "Config", "current-context": "exec",
+              "clusters": [{"name": "fake", "cluster": {"server": cluster.url,
+                                                        "certificate-authority": cluster.ca_file}}],
+              "users": [{"name": "exec", "user": {"exec": {"apiVersion": "client.authentication.k8s.io/v1",
+                                                           "command": sys.executable, "args": [str(plugin)],
+                                                           "interactiveMode": "Never"}}}],
+              "contexts": [{"name": "exec", "context": {"cluster": "fake", "user": "exec", "namespace": NS}}]}
+    kc = tmp_path / "exec-kubeconfig"
+    kc.write_text(json.dumps(config))
+    code, doc, err = diagnose_json(capsys, str(kc), "dns-failure")
+    assert code == 1 and doc["containers"][0]["cause"] == "dns", err
+    assert {r.user for r in cluster.requests.filter(method="GET")} == {"exec-user"}
+    assert token not in err
+
+
+def test_in_cluster_configuration(fake_cluster_factory, tmp_path, capsys, monkeypatch):
+    from kubernetes.config import incluster_config
+
+    from pullcheck.kube import config as pc_config
+
+    cluster, _ = seeded(fake_cluster_factory, tmp_path, "dns-failure", tls=True)
+    token = cluster.add_user("system:serviceaccount:rig-cases:pullcheck")
+    (tmp_path / "token").write_text(token)
+    (tmp_path / "namespace").write_text(NS)
+    monkeypatch.setattr(incluster_config, "SERVICE_TOKEN_FILENAME", str(tmp_path / "token"))
+    monkeypatch.setattr(incluster_config, "SERVICE_CERT_FILENAME", cluster.ca_file)
+    monkeypatch.setattr(pc_config, "IN_CLUSTER_NAMESPACE_FILE", str(tmp_path / "namespace"))
+    host, port = cluster.url.split("://")[1].rsplit(":", 1)
+    monkeypatch.setenv("KUBERNETES_SERVICE_HOST", host)
+    monkeypatch.setenv("KUBERNETES_SERVICE_PORT", port)
+    monkeypatch.delenv("KUBECONFIG", raising=False)
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    code, out, err = run(capsys, "pod", "dns-failure", "-o", "json")
+    assert code == 1 and json.loads(out)["containers"][0]["cause"] == "dns", err
+    assert {r.user for r in cluster.requests.filter(method="GET")} == {"system:serviceaccount:rig-cases:pullcheck"}
