@@ -53,7 +53,8 @@ def audit_image(snapshot: PodSnapshot, image, now: datetime) -> ImageSecretAudit
             decoded = lookup.decoded
             row.type = decoded.type
             row.registries = [c.key + (f" ({c.username})" if c.username else "") for c in decoded.credentials]
-            matches = matching_credentials(image, decoded.credentials) if image is not None else []
+            # only what the kubelet reads counts: a wrongly typed or undecodable secret gives it nothing
+            matches = matching_credentials(image, decoded.kubelet_credentials) if image is not None else []
             row.matches = bool(matches)
             malformed.extend(f"secret {name}: {p}" for p in decoded.problems)
             for cred in matches:
