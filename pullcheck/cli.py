@@ -83,6 +83,60 @@ def settings() -> Settings:
     return current
 
 
+_PROBE_KEY = "pullcheck.probe"
+
+
+def _remember_probe(ctx: click.Context, param: click.Parameter, value: Any) -> Any:
+    """Keep the registry probe options given explicitly, for _probe_settings."""
+    if ctx.get_parameter_source(param.name or "") not in (click.core.ParameterSource.DEFAULT, None):
+        ctx.meta.setdefault(_PROBE_KEY, {})[param.name] = value
+    return value
+
+
+def _probe_options(func: Callable) -> Callable:
+    options = [
+        click.option("--timeout", type=click.FloatRange(min=0.5), metavar="SECONDS",
+                     help="Budget of each image's registry probe (default: 20).",
+                     expose_value=False, callback=_remember_probe),
+        click.option("--dns-server", metavar="IP[:PORT]",
+                     help="Resolve registry hosts through this DNS server (e.g. the nodes' resolver).",
+                     expose_value=False, callback=_remember_probe),
+        click.option("--ca-file", metavar="PATH", type=click.Path(exists=True, dir_okay=False),
+                     help="Also trust this CA bundle (PEM), as the nodes do through certs.d.",
+                     expose_value=False, callback=_remember_probe),
+        click.option("--insecure-registry", "insecure_registries", metavar="HOST[:PORT]", multiple=True,
+                     help="Speak plain HTTP to this registry (repeatable).", expose_value=False,
+                     callback=_remember_probe),
+        click.option("--secret", metavar="NS/NAME",
+                     help="Probe with this pull secret's credentials (read from the cluster) instead.",
+                     expose_value=False, callback=_remember_probe),
+        click.option("--no-creds", is_flag=True, default=None, help="Probe anonymously.",
+                     expose_value=False, callback=_remember_probe),
+    ]
+    for option in reversed(options):
+        func = option(func)
+    return func
+
+
+def _probe_settings(opts: Settings, default_from: str, client=None):  # -> pullcheck.probing.ProbeSettings
+    """The probe options given; --secret is read from the cluster here (its values stay in memory)."""
+    from pullcheck import probing
+
+    given = click.get_current_context().meta.get(_PROBE_KEY, {})
+    if given.get("secret") and given.get("no_creds"):
+        raise UsageError("--secret and --no-creds exclude each other")
+    credentials_from, secret = default_from, None
+    if given.get("no_creds"):
+        credentials_from = probing.FROM_NONE
+    elif given.get("secret"):
+        credentials_from = probing.FROM_SECRET
+        secret = probing.read_secret(client or _client(opts), given["secret"])
+    return probing.ProbeSettings(timeout=given.get("timeout", 20.0), dns_server=given.get("dns_server"),
+                                 ca_file=given.get("ca_file"),
+                                 insecure_registries=tuple(given.get("insecure_registries") or ()),
+                                 credentials_from=credentials_from, secret=secret)
+
+
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100},
              invoke_without_command=True)
 @click.version_option(__version__, "--version", prog_name="kubectl pullcheck",
@@ -114,8 +168,12 @@ def cli(ctx: click.Context) -> None:
 @click.option("--save", metavar="FILE",
               help="Also write everything read (pod, events, service account, secret metadata WITHOUT values, "
                    "nodes) to FILE as a bundle that `pod -f` can analyse later.")
+@click.option("--probe", is_flag=True,
+              help="Also probe the registry from here (with the pod's pull secrets) to settle the cause.")
+@_probe_options
 @_global_options
-def pod_command(name: str | None, capture: str | None, container: str | None, save: str | None) -> None:
+def pod_command(name: str | None, capture: str | None, container: str | None, save: str | None,
+                probe: bool) -> None:
     """Diagnose image pull problems of pod NAME."""
     from pullcheck import diagnose, render
     from pullcheck.snapshot import load_capture, save_bundle
@@ -137,6 +195,14 @@ def pod_command(name: str | None, capture: str | None, container: str | None, sa
         save_bundle(snapshot, save)
         click.echo(f"saved {snapshot.namespace}/{snapshot.name} to {save}", err=True)
     report = diagnose.diagnose_pod(snapshot, container=container)
+    if probe:
+        from pullcheck import probing
+
+        probe_settings = _probe_settings(opts, probing.FROM_POD, None if capture else client)
+        probes = probing.probe_pod(snapshot, report, probe_settings, log=opts.log if opts.verbose else None)
+        report = diagnose.diagnose_pod(snapshot, container=container, probes=probes)
+    elif click.get_current_context().meta.get(_PROBE_KEY):
+        raise UsageError("the registry probe options need --probe")
     click.echo(render.render_pod(report, opts.output, color=opts.color), nl=False)
     sys.exit(report.exit_code)
 
@@ -157,12 +223,75 @@ def explain_command(message: tuple[str, ...]) -> None:
     sys.exit(report.exit_code)
 
 
+@cli.command("image")
+@click.argument("refs", nargs=-1, required=True, metavar="REF...")
+@click.option("--platform", metavar="OS/ARCH[/VARIANT]",
+              help="Check that the image has this platform (e.g. linux/arm64 for arm nodes).")
+@_probe_options
+@_global_options
+def image_command(refs: tuple[str, ...], platform: str | None) -> None:
+    """Probe images at their registries from here, with no pod (e.g. before a deploy).
+
+    Exit codes: 0 every image is pullable, 1 one is not, 2 an invalid reference.
+    """
+    from pullcheck import probing
+    from pullcheck.diagnose import image_info
+    from pullcheck.render_probe import render_images
+    from pullcheck.report import ImageCheck
+
+    opts = settings()
+    wanted = probing.parse_platform(platform) if platform else None
+    probe_settings = _probe_settings(opts, probing.FROM_NONE)
+    parsed = [image_info(ref) for ref in refs]
+    probes = iter(probing.probe_references([ref for _, ref in parsed if ref is not None], wanted, probe_settings,
+                                           log=opts.log if opts.verbose else None))
+    check = ImageCheck([(info, next(probes) if ref is not None else None) for info, ref in parsed])
+    click.echo(render_images(check, opts.output, color=opts.color), nl=False)
+    sys.exit(check.exit_code)
+
+
 @cli.command("node")
 @click.argument("name", required=False)
+@click.option("--image", "images", multiple=True, metavar="REF",
+              help="Pull REF through the node's runtime, anonymously (repeatable).")
+@click.option("--registry", "registries", multiple=True, metavar="HOST",
+              help="Check DNS and HTTPS to HOST from the node (repeatable; --image registries are added).")
+@click.option("--probe-image", metavar="REF",
+              help="Image of the probe pod (default: a shell image the node has, else a pinned busybox).")
+@click.option("--probe-namespace", metavar="NS", help="Namespace of the probe pod (default: kube-system).")
+@click.option("--timeout", type=click.IntRange(min=10), default=180, show_default=True, metavar="SECONDS",
+              help="Limit for the whole probe: pod start, checks, pulls.")
+@click.option("--dry-run", is_flag=True, help="Print the probe pod manifest as YAML; create nothing.")
 @_global_options
-def node_command(name: str | None) -> None:
-    """Probe pulling from a node (not available yet)."""
-    raise UsageError("`node` is not available yet in this version; use `pod NAME` for now")
+def node_command(name: str | None, images: tuple[str, ...], registries: tuple[str, ...], probe_image: str | None,
+                 probe_namespace: str | None, timeout: int, dry_run: bool) -> None:
+    """Probe pulling on node NAME from a short-lived privileged pod (deleted afterwards).
+
+    Checks DNS and HTTPS to each registry, pulls each --image through the node's container runtime,
+    and reads the runtime's proxy settings, registry config, credential-provider flags and free disk.
+    Exit codes: 0 all checks passed, 1 a check failed, 2 usage, 3 the probe could not run.
+    """
+    from pullcheck.node.command import node_probe
+
+    if not name:
+        raise UsageError("node NAME is required")
+    opts = settings()
+    text, code = node_probe(lambda: _client(opts), name, images=images, registries=registries,
+                            probe_image=probe_image, namespace=probe_namespace, timeout=timeout,
+                            dry_run=dry_run, output=opts.output, color=opts.color)
+    click.echo(text, nl=False)
+    sys.exit(code)
+
+
+@cli.command("cleanup")
+@click.option("--probe-namespace", metavar="NS", help="Namespace of the probe pods (default: kube-system).")
+@click.option("-A", "--all-namespaces", is_flag=True, help="Delete probe pods in every namespace.")
+@_global_options
+def cleanup_command(probe_namespace: str | None, all_namespaces: bool) -> None:
+    """Delete probe pods left behind (label app.kubernetes.io/managed-by=kubectl-pullcheck)."""
+    from pullcheck.node.command import cleanup_probe_pods
+
+    click.echo(cleanup_probe_pods(_client(settings()), probe_namespace, all_namespaces), nl=False)
 
 
 def _client(opts: Settings):  # -> pullcheck.kube.client.KubeClient
