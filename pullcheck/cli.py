@@ -170,10 +170,15 @@ def cli(ctx: click.Context) -> None:
                    "nodes) to FILE as a bundle that `pod -f` can analyse later.")
 @click.option("--probe", is_flag=True,
               help="Also probe the registry from here (with the pod's pull secrets) to settle the cause.")
+@click.option("--on-node", is_flag=True,
+              help="Also pull the failing images on the pod's node through its own runtime, from a short-lived "
+                   "probe pod (see `node`), to tell configuration problems from infrastructure ones.")
+@click.option("--probe-image", metavar="REF", help="With --on-node: image of the probe pod.")
+@click.option("--probe-namespace", metavar="NS", help="With --on-node: namespace of the probe pod (default: kube-system).")
 @_probe_options
 @_global_options
 def pod_command(name: str | None, capture: str | None, container: str | None, save: str | None,
-                probe: bool) -> None:
+                probe: bool, on_node: bool, probe_image: str | None, probe_namespace: str | None) -> None:
     """Diagnose image pull problems of pod NAME."""
     from pullcheck import diagnose, render
     from pullcheck.snapshot import load_capture, save_bundle
@@ -203,8 +208,22 @@ def pod_command(name: str | None, capture: str | None, container: str | None, sa
         report = diagnose.diagnose_pod(snapshot, container=container, probes=probes)
     elif click.get_current_context().meta.get(_PROBE_KEY):
         raise UsageError("the registry probe options need --probe")
-    click.echo(render.render_pod(report, opts.output, color=opts.color), nl=False)
-    sys.exit(report.exit_code)
+    if not on_node:
+        click.echo(render.render_pod(report, opts.output, color=opts.color), nl=False)
+        sys.exit(report.exit_code)
+    if capture:
+        raise UsageError("--on-node runs a probe pod on the cluster; it cannot be combined with -f")
+    from pullcheck.node import command as node
+    from pullcheck.report import PROBLEM_STATUSES
+
+    node_name, all_images, _ = node.pod_probe_targets(snapshot.pod)
+    images = list(dict.fromkeys(c.image.written for c in report.containers if c.status in PROBLEM_STATUSES))
+    request = node.node_request(node_name, images=images or all_images, registries=(), probe_image=probe_image,
+                                namespace=probe_namespace, timeout=180)
+    node_report = node.run_node_report(client, request)
+    conclusions = node.node_conclusions(node_report, request.images)
+    click.echo(render.render_pod_with_node(report, node_report, conclusions, opts.output, color=opts.color), nl=False)
+    sys.exit(max(report.exit_code, node_report.exit_code))
 
 
 @cli.command("explain")

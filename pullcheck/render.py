@@ -21,6 +21,20 @@ def render_pod(report: PodReport, output: str, *, color: bool) -> str:
     return _PodText(report, wide=output == "wide", color=color).render()
 
 
+def render_pod_with_node(report: PodReport, node_report, conclusions: list, output: str, *, color: bool) -> str:
+    """`pod --on-node`: the pod diagnosis, the node probe, and what the node pull decides."""
+    from pullcheck.node.report import render_node
+
+    if output in ("json", "yaml"):
+        doc = report.to_dict()
+        doc["nodeProbe"] = dict(node_report.to_dict(), conclusions=conclusions)
+        return _structured(doc, output)
+    text = _Text(wide=output == "wide", color=color)
+    text.bullets(f"On node {node_report.node}:", conclusions)
+    return render_pod(report, output, color=color) + "\n" + render_node(node_report, output, color=color) \
+        + "\n" + text.done()
+
+
 def render_explanation(report: Explanation, output: str, *, color: bool) -> str:
     if output in ("json", "yaml"):
         return _structured(report.to_dict(), output)

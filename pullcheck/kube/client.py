@@ -111,6 +111,59 @@ class KubeClient:
                 return
             params["continue"] = token
 
+    def create(self, path: str, body: dict, query: dict[str, Any] | None = None) -> dict:
+        """POST a new object to a collection; returns the object as stored (`dryRun=All` in `query`
+        lets admission judge it without storing it)."""
+        return json.loads(self._send("POST", path, query, json.dumps(body).encode()).data)
+
+    def delete(self, path: str, query: dict[str, Any] | None = None) -> dict:
+        """DELETE one object; raises NotFound when it is already gone."""
+        return json.loads(self._send("DELETE", path, query).data)
+
+    def text(self, path: str, query: dict[str, Any] | None = None) -> str:
+        """GET a plain-text subresource such as pods/NAME/log."""
+        return self._send("GET", path, query, accept="text/plain, */*").data.decode("utf-8", "replace")
+
+    def watch(self, path: str, query: dict[str, Any] | None = None, *, seconds: int = 60) -> Iterator[dict]:
+        """Yield watch events ({"type", "object"}) of a collection for at most `seconds`; the caller
+        may stop early (closing the generator releases the connection)."""
+        params = dict(query or {}, watch="true", timeoutSeconds=max(1, int(seconds)))
+        timeout = self._urllib3.Timeout(connect=self._timeout.connect_timeout, read=seconds + 5)
+        resp = self._send("GET", path, params, preload=False, timeout=timeout)
+        buffer = b""
+        try:
+            for chunk in resp.stream(65536):
+                buffer += chunk
+                while b"\n" in buffer:
+                    line, buffer = buffer.split(b"\n", 1)
+                    if line.strip():
+                        yield json.loads(line)
+        except self._urllib3.exceptions.ReadTimeoutError:
+            return
+        finally:
+            resp.release_conn()
+
+    def _send(self, method: str, path: str, query: dict[str, Any] | None = None, body: bytes | None = None, *,
+              accept: str = "application/json", preload: bool = True, timeout: Any = None) -> Any:
+        """One request without retries (writes are not idempotent); errors raised as in get()."""
+        url = self.config.host + path + ("?" + urlencode(query) if query else "")
+        headers = {"Accept": accept, "User-Agent": "kubectl-pullcheck"}
+        if body is not None:
+            headers["Content-Type"] = "application/json"
+        headers.update(self.config.auth_headers())
+        started = time.monotonic()
+        try:
+            resp = self._pool.request(method, url, body=body, headers=headers, timeout=timeout or self._timeout,
+                                      preload_content=preload, redirect=False)
+        except self._urllib3.exceptions.HTTPError as exc:
+            self._note(method, path, query, "error", started)
+            raise ClusterError(f"cannot reach the API server at {self.config.host}: {_reason(exc)}") from None
+        self._note(method, path, query, resp.status, started)
+        if resp.status >= 400:
+            data = resp.data if preload else resp.read()
+            raise _api_error(resp.status, data, path)
+        return resp
+
     def _note(self, method: str, path: str, query: dict[str, Any] | None, status: object, started: float) -> None:
         with self._lock:
             self.requests_made += 1
