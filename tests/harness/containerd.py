@@ -13,6 +13,8 @@ import subprocess
 import time
 from typing import Iterator, Optional
 
+from tests.harness.process import stop_process
+
 import pytest
 
 BINARY = "containerd"
@@ -78,13 +80,7 @@ class Containerd:
                        capture_output=True, timeout=10)
 
     def stop(self) -> None:
-        if self._process is not None and self._process.poll() is None:
-            self._process.terminate()
-            try:
-                self._process.wait(timeout=5)
-            except subprocess.TimeoutExpired:
-                self._process.kill()
-                self._process.wait(timeout=5)
+        stop_process(self._process)
         self._process = None
 
 

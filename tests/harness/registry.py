@@ -13,6 +13,8 @@ import subprocess
 import time
 from typing import Dict, Optional
 
+from tests.harness.process import stop_process
+
 import bcrypt
 
 BINARY = "docker-registry"
@@ -87,11 +89,5 @@ class Registry:
             raise RuntimeError(f"docker-registry did not start: {handle.read()[-2000:]}")
 
     def stop(self) -> None:
-        if self._process is not None and self._process.poll() is None:
-            self._process.terminate()
-            try:
-                self._process.wait(timeout=5)
-            except subprocess.TimeoutExpired:
-                self._process.kill()
-                self._process.wait(timeout=5)
+        stop_process(self._process)
         self._process = None
