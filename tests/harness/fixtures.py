@@ -16,7 +16,7 @@ import pytest
 
 from tests.harness import PASSWORD, USER
 from tests.harness import registry as registry_process
-from tests.harness.containerd import containerd_node  # noqa: F401 - session fixture, registered here  # noqa: F401 - registers the fixture
+from tests.harness.containerd import containerd_node  # noqa: F401 - session fixture, registered here
 from tests.harness.dns_server import DnsServer
 from tests.harness.pki import Pki, token_signer
 from tests.harness.pusher import Descriptor, Pusher
