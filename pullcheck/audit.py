@@ -75,8 +75,9 @@ def audit_image(snapshot: PodSnapshot, image, now: datetime) -> ImageSecretAudit
     return ImageSecretAudit(rows=rows, kubelet_has_credentials=verdict, expired=expired, malformed=malformed)
 
 
-def pod_findings(snapshot: PodSnapshot) -> list[str]:
-    """Pod-level pull-secret findings: missing or misplaced secrets, admission surprises, kubelet warnings."""
+def pod_findings(snapshot: PodSnapshot, *, credentials_matter: bool = True) -> list[str]:
+    """Pod-level pull-secret findings: missing or misplaced secrets, admission surprises, kubelet warnings.
+    Having no pull secrets at all is only worth saying when a cause involves credentials."""
     findings: list[str] = []
     ns = snapshot.namespace
     sources = secret_sources(snapshot)
@@ -110,8 +111,8 @@ def pod_findings(snapshot: PodSnapshot) -> list[str]:
                 f"service account {_sa_name(snapshot)} lists {', '.join(sa_only)} but the pod does not have "
                 f"{'it' if len(sa_only) == 1 else 'them'}: the secret was linked after the pod was created; "
                 "admission copies service-account pull secrets only at creation, so recreate the pod")
-    if snapshot.service_account_status == "found" and not (snapshot.service_account or {}).get("imagePullSecrets") \
-            and not pod_listed:
+    if credentials_matter and snapshot.service_account_status == "found" \
+            and not (snapshot.service_account or {}).get("imagePullSecrets") and not pod_listed:
         findings.append(f"neither the pod nor service account {_sa_name(snapshot)} has any imagePullSecrets")
     if snapshot.service_account_status == "missing":
         findings.append(f"service account {_sa_name(snapshot)} does not exist in namespace {ns}")

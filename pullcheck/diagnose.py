@@ -17,7 +17,7 @@ from pullcheck.report import (FAILING, OK, PULLING, RECOVERED, STUCK, ContainerR
                               ImageInfo, NodeCache, PodReport)
 from pullcheck.snapshot import PodSnapshot
 from pullcheck.timeutil import format_time, human_duration
-from pullcheck.verdict import Context, build_verdict
+from pullcheck.verdict import AUTH_CAUSES, Context, build_verdict
 
 STUCK_AFTER_SECONDS = 300     # a pull with no result for this long is treated as hung (huge images excepted)
 NOT_PULL_REASONS = frozenset({"CrashLoopBackOff", "CreateContainerConfigError", "CreateContainerError",
@@ -53,7 +53,8 @@ def diagnose_pod(snapshot: PodSnapshot, container: str | None = None, probes: di
                 report.other_problems.append(f"not scheduled: {condition.get('reason', '')}: "
                                              f"{condition.get('message', '')}".rstrip(": "))
     if any(c.status in (FAILING, STUCK) for c in report.containers):
-        report.findings = pod_findings(snapshot)
+        causes = {c.verdict.cause for c in report.containers if c.verdict}
+        report.findings = pod_findings(snapshot, credentials_matter=bool(causes & AUTH_CAUSES) or "unknown" in causes)
     return report
 
 

@@ -337,3 +337,13 @@ def test_pod_on_node_decides_configuration_or_infrastructure(fake_cluster_factor
     example = os.path.join(os.path.dirname(__file__), os.pardir, "examples", "nonexistent-tag.json")
     code, _, err = run_cli(["pod", "-f", example, "--on-node"], capsys)
     assert code == 2 and "--on-node runs a probe pod on the cluster" in err
+
+
+def test_a_reference_error_on_the_node_too_is_not_called_infrastructure() -> None:
+    from pullcheck.node.command import node_conclusions
+    from pullcheck.node.report import NodeCheck, NodeReport
+
+    report = NodeReport(node=NODE, pod="p", namespace=NAMESPACE, probe_image="busybox", seconds=0.1, complete=True,
+                        checks=[NodeCheck("pull", "reg/app:v9", "fail", "not found", cause="tag-not-found")])
+    (line,) = node_conclusions(report, ["reg/app:v9"])
+    assert "the image reference itself is wrong" in line and "infrastructure" not in line

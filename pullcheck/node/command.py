@@ -62,6 +62,7 @@ def run_node_report(client: KubeClient, request: ProbeRequest):  # -> pullcheck.
 
 
 _AUTH = ("auth-missing", "auth-rejected", "auth-or-not-found")
+_REFERENCE = ("image-not-found", "tag-not-found", "platform-mismatch", "invalid-reference")
 
 
 def node_conclusions(node_report, images: Sequence[str]) -> List[str]:
@@ -77,6 +78,9 @@ def node_conclusions(node_report, images: Sequence[str]) -> List[str]:
             lines.append(f"{image}: pulls on node {node_report.node} through its own runtime (anonymously): the node, "
                          "its network and the registry are fine; the pod's configuration is what is wrong "
                          "(pull secrets, image name, pull policy)")
+        elif check.cause in _REFERENCE:
+            lines.append(f"{image}: the registry gives node {node_report.node} the same answer ({check.cause}): the "
+                         "image reference itself is wrong (name, tag or platform), not the node or its network")
         elif check.cause in _AUTH:
             lines.append(f"{image}: node {node_report.node} reaches the registry, which wants credentials "
                          f"({check.cause}): the anonymous node pull says nothing about the pod's credentials")
