@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import json
 import shutil
+import sys
 import textwrap
 
 from typing import Any
@@ -72,6 +73,8 @@ class _Text:
         self.wide = wide
         self.color = color
         self.width = max(shutil.get_terminal_size((120, 24)).columns, 80)
+        # wrap for a person at a terminal; pipes, files and logs keep one line per item for grep
+        self.wrap = not wide and sys.stdout.isatty()
         self.lines: list[str] = []
 
     def style(self, text: str, **kw: Any) -> str:
@@ -82,7 +85,7 @@ class _Text:
             self.lines.append("")
 
     def line(self, text: str = "", indent: int = 0, hang: int = 0) -> None:
-        if self.wide or len(text) + indent <= self.width:
+        if not self.wrap or len(text) + indent <= self.width:
             self.lines.append(" " * indent + text)
             return
         self.lines.extend(textwrap.wrap(text, width=self.width, initial_indent=" " * indent,
