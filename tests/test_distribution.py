@@ -10,7 +10,6 @@ most 50 characters, description wrapped at 80 columns).
 from __future__ import annotations
 
 import glob
-import gzip
 import hashlib
 import http.server
 import io
