@@ -15,7 +15,7 @@ from pullcheck.containers import PULL_WAITING_REASONS, ContainerView, TimedEvent
 from pullcheck.nextsteps import Names
 from pullcheck.report import (FAILING, OK, PULLING, RECOVERED, STUCK, ContainerReport, Evidence, Explanation,
                               ImageInfo, NodeCache, PodReport)
-from pullcheck.snapshot import PodSnapshot
+from pullcheck.snapshot import PodSnapshot, controller_ref
 from pullcheck.timeutil import format_time, human_duration
 from pullcheck.verdict import AUTH_CAUSES, Context, build_verdict
 
@@ -292,8 +292,7 @@ def _local_cluster(snapshot: PodSnapshot) -> tuple[str, str] | None:
 
 
 def _owner_from_refs(pod: dict) -> str | None:
-    refs = pod.get("metadata", {}).get("ownerReferences") or ()
-    ref = next((r for r in refs if r.get("controller")), refs[0] if refs else None)
+    ref = controller_ref(pod)
     return f"{ref['kind']}/{ref['name']}" if ref else None
 
 

@@ -46,6 +46,12 @@ class Owner:
     name: str
 
 
+def controller_ref(obj: dict) -> dict | None:
+    """The ownerReference marked controller (else the first usable one), as the workload to act on."""
+    refs = [r for r in obj.get("metadata", {}).get("ownerReferences") or () if r.get("kind") and r.get("name")]
+    return next((r for r in refs if r.get("controller")), refs[0] if refs else None)
+
+
 @dataclass
 class PodSnapshot:
     pod: dict

@@ -15,7 +15,7 @@ from pullcheck.errors import ClusterError, UsageError
 from pullcheck.kube.client import (METADATA_ONLY_LIST, ApiError, Forbidden, KubeClient, NotFound, cluster_scoped,
                                    namespaced)
 from pullcheck.secrets import decode_pull_secret, redact_secret
-from pullcheck.snapshot import Owner, PodSnapshot, SecretLookup, Skipped
+from pullcheck.snapshot import Owner, PodSnapshot, SecretLookup, Skipped, controller_ref
 
 WORKERS = 8
 
@@ -152,21 +152,16 @@ _OWNER_GROUPS = {"ReplicaSet": ("apps/v1", "replicasets"), "Job": ("batch/v1", "
 
 def _owner(client: KubeClient, namespace: str, pod: dict) -> Owner | None:
     """The workload to act on: the Deployment behind a ReplicaSet, the CronJob behind a Job."""
-    ref = _controller(pod)
+    ref = controller_ref(pod)
     if ref is None:
         return None
     owner = Owner(ref["kind"], ref["name"])
     if ref["kind"] in _OWNER_GROUPS:
         group, resource = _OWNER_GROUPS[ref["kind"]]
         try:
-            parent = _controller(client.get(namespaced(namespace, resource, ref["name"], group=group)))
+            parent = controller_ref(client.get(namespaced(namespace, resource, ref["name"], group=group)))
         except (ApiError, ClusterError):  # keep the ReplicaSet/Job itself when its parent is unreadable
             parent = None
         if parent and parent.get("kind") in ("Deployment", "CronJob"):
             owner = Owner(parent["kind"], parent["name"])
     return owner
-
-
-def _controller(obj: dict) -> dict | None:
-    refs = [r for r in obj.get("metadata", {}).get("ownerReferences") or () if r.get("kind") and r.get("name")]
-    return next((r for r in refs if r.get("controller")), refs[0] if refs else None)
