@@ -22,7 +22,6 @@ class ImageSecretAudit:
     rows: list[SecretMatch]
     kubelet_has_credentials: bool | None     # None: could not tell (secrets unreadable / not captured)
     expired: list[str] = field(default_factory=list)    # "secret/registry expired at T"
-    malformed: list[str] = field(default_factory=list)
 
 
 def secret_sources(snapshot: PodSnapshot) -> dict[str, str]:
@@ -43,7 +42,6 @@ def audit_image(snapshot: PodSnapshot, image, now: datetime) -> ImageSecretAudit
 
     rows: list[SecretMatch] = []
     expired: list[str] = []
-    malformed: list[str] = []
     usable = False
     unknown = False
     for name, source in secret_sources(snapshot).items():
@@ -56,7 +54,6 @@ def audit_image(snapshot: PodSnapshot, image, now: datetime) -> ImageSecretAudit
             # only what the kubelet reads counts: a wrongly typed or undecodable secret gives it nothing
             matches = matching_credentials(image, decoded.kubelet_credentials) if image is not None else []
             row.matches = bool(matches)
-            malformed.extend(f"secret {name}: {p}" for p in decoded.problems)
             for cred in matches:
                 if cred.expires_at is not None and cred.expires_at <= now:
                     expired.append(f"secret {name}: the token for {cred.key} expired at "
@@ -72,7 +69,7 @@ def audit_image(snapshot: PodSnapshot, image, now: datetime) -> ImageSecretAudit
         verdict = None
     else:
         verdict = False
-    return ImageSecretAudit(rows=rows, kubelet_has_credentials=verdict, expired=expired, malformed=malformed)
+    return ImageSecretAudit(rows=rows, kubelet_has_credentials=verdict, expired=expired)
 
 
 def pod_findings(snapshot: PodSnapshot, *, credentials_matter: bool = True) -> list[str]:

@@ -33,6 +33,15 @@ class Context:
     local_cluster: tuple[str, str] | None = None       # ("kind", cluster) / ("minikube", profile)
     lowercase_fix: str | None = None                    # for uppercase references
 
+    @property
+    def absent_secrets(self) -> dict[str, tuple[str, ...]]:
+        """Pull secrets the kubelet went without: missing from the namespace or reported unretrievable
+        by the kubelet, each with the other namespaces that hold one of that name."""
+        absent = dict(self.missing_secrets)
+        for name in self.unretrievable:
+            absent.setdefault(name, ())
+        return absent
+
 
 def build_verdict(classification, ctx: Context, evidence: list[Evidence]) -> Verdict:
     """Settle the matrix's answer with the context and attach the next steps."""
@@ -73,9 +82,7 @@ def _settle_auth(cause: str, candidates: list, ctx: Context):
     audit = ctx.audit
     host = ctx.names.registry
     extra: list[Evidence] = []
-    missing = {n: where for n, where in ctx.missing_secrets.items()}
-    for name in ctx.unretrievable:
-        missing.setdefault(name, ())
+    missing = ctx.absent_secrets
     if missing:
         names = ", ".join(sorted(missing))
         extra.append(Evidence("pull secrets", f"the pod's pull secret {names} does not exist in namespace "
@@ -167,9 +174,7 @@ def _tag_steps(ctx: Context) -> list[NextStep]:
 def _auth_missing_steps(ctx: Context) -> list[NextStep]:
     n = ctx.names
     steps: list[NextStep] = []
-    missing = dict(ctx.missing_secrets)
-    for name in ctx.unretrievable:
-        missing.setdefault(name, ())
+    missing = ctx.absent_secrets
     for name, where in sorted(missing.items()):
         if where:
             steps.append(ns.copy_secret(n, name, where[0]))
