@@ -226,6 +226,39 @@ def pod_command(name: str | None, capture: str | None, container: str | None, sa
     sys.exit(max(report.exit_code, node_report.exit_code))
 
 
+@cli.command("scan")
+@click.option("-A", "--all-namespaces", is_flag=True, help="Scan every namespace (default: the current one).")
+@click.option("-l", "--selector", metavar="SELECTOR", help="Only pods matching this label selector (e.g. app=web).")
+@click.option("--probe", is_flag=True,
+              help="Also probe each distinct failing image at its registry from here (anonymously unless --secret).")
+@_probe_options
+@_global_options
+def scan_command(all_namespaces: bool, selector: str | None, probe: bool) -> None:
+    """Find every pod with an image pull problem, grouped by cause and image.
+
+    Shows the workloads, the nodes that fail (and those that run the same image), whether only new pods
+    fail or pods that ran before too, and one summary line for the incident channel.
+    Exit codes: 0 no pull problem, 1 pods cannot pull, 2 usage, 3 cluster access error.
+    """
+    from pullcheck.scan.command import scan
+    from pullcheck.scan.render import render_scan
+
+    opts = settings()
+    client = _client(opts)
+    probe_settings = None
+    if probe:
+        from pullcheck import probing
+
+        probe_settings = _probe_settings(opts, probing.FROM_NONE, client)
+    elif click.get_current_context().meta.get(_PROBE_KEY):
+        raise UsageError("the registry probe options need --probe")
+    report = scan(client, namespace=None if all_namespaces else client.namespace, selector=selector,
+                  probe_settings=probe_settings, log=opts.log if opts.verbose else None)
+    opts.log(f"{client.requests_made} API requests")
+    click.echo(render_scan(report, opts.output, color=opts.color), nl=False)
+    sys.exit(report.exit_code)
+
+
 @cli.command("explain")
 @click.argument("message", nargs=-1, required=True)
 @_global_options
