@@ -55,6 +55,9 @@ def diagnose_pod(snapshot: PodSnapshot, container: str | None = None, probes: di
     if any(c.status in (FAILING, STUCK) for c in report.containers):
         causes = {c.verdict.cause for c in report.containers if c.verdict}
         report.findings = pod_findings(snapshot, credentials_matter=bool(causes & AUTH_CAUSES) or "unknown" in causes)
+        from pullcheck.rollback import stop_the_bleeding
+
+        report.stop_the_bleeding = stop_the_bleeding(snapshot, report)
     return report
 
 
@@ -224,19 +227,26 @@ def _event_source(event: TimedEvent, now: datetime) -> str:
 def _node_cache(snapshot: PodSnapshot, view: ContainerView, ref) -> NodeCache | None:
     if snapshot.nodes is None:
         return None
-    names = {view.image}
+    holders = nodes_with_image(snapshot.nodes, view.image, ref)
+    on_pod_node = snapshot.node_name in holders if snapshot.node_name and snapshot.node() else None
+    return NodeCache(on_pod_node=on_pod_node, nodes_with_image=sorted(holders), nodes_total=len(snapshot.nodes))
+
+
+def nodes_with_image(nodes: list[dict], written: str, ref) -> list[str]:
+    """Names of the nodes whose status.images lists this image (as written, normalized, familiar, or by
+    repo@digest for a digest reference)."""
+    names = {written}
     if ref is not None:
         names |= {ref.normalized, ref.familiar}
         if ref.digest:
             names.add(f"{ref.registry}/{ref.repository}@{ref.digest}")
     holders = []
-    for node in snapshot.nodes:
+    for node in nodes:
         for image in (node.get("status") or {}).get("images") or ():
             if names & set(image.get("names") or ()):
                 holders.append(node.get("metadata", {}).get("name", ""))
                 break
-    on_pod_node = snapshot.node_name in holders if snapshot.node_name and snapshot.node() else None
-    return NodeCache(on_pod_node=on_pod_node, nodes_with_image=sorted(holders), nodes_total=len(snapshot.nodes))
+    return holders
 
 
 def _context(snapshot: PodSnapshot, view: ContainerView, ref, audit, node_cache, node) -> Context:

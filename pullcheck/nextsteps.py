@@ -57,14 +57,47 @@ def q(value: str) -> str:
 def restart(n: Names) -> NextStep:
     """How to make the kubelet try again now instead of waiting out its back-off."""
     if n.owner_kind in _ROLLABLE:
-        return NextStep(f"after the fix, roll the {n.owner_kind} so new pods pull at once",
-                        f"kubectl rollout restart {n.workload} {n.ns}")
+        return NextStep(f"after the fix, roll the {n.owner_kind} so new pods pull at once", rollout_restart(n).command)
     if n.owner_kind:
         return NextStep(f"after the fix, delete the pod: its {n.owner_kind} recreates it and the back-off starts over",
-                        f"kubectl delete pod {q(n.pod)} {n.ns}")
+                        delete_pod(n).command)
     return NextStep("after the fix, recreate this bare pod (no controller will): delete it and apply its manifest "
                     "again", f"kubectl get pod {q(n.pod)} {n.ns} -o yaml > {q(n.pod)}.yaml && "
                          f"kubectl replace --force -f {q(n.pod)}.yaml")
+
+
+def delete_pod(n: Names) -> NextStep:
+    return NextStep(f"delete pod {n.pod} (its {n.owner_kind or 'controller'} creates a new one)",
+                    f"kubectl delete pod {q(n.pod)} {n.ns}")
+
+
+def rollout_restart(n: Names) -> NextStep:
+    return NextStep(f"recreate every pod of {n.workload}", f"kubectl rollout restart {n.workload} {n.ns}")
+
+
+def rollout_undo(n: Names, to_revision: int | None = None) -> NextStep:
+    """Roll back to the previous revision, or to `to_revision` when another one is meant."""
+    target = f"revision {to_revision}" if to_revision is not None else "the previous revision"
+    option = f" --to-revision={to_revision}" if to_revision is not None else ""
+    return NextStep(f"roll {n.workload} back to {target}", f"kubectl rollout undo {n.workload}{option} {n.ns}")
+
+
+def rollout_history(n: Names, revision: int | None = None) -> NextStep:
+    """See a revision's pod template (images, pull secrets) before rolling back to it."""
+    option = f" --revision={revision}" if revision is not None else ""
+    what = f"revision {revision}" if revision is not None else "the revisions"
+    return NextStep(f"see what {what} of {n.workload} would restore",
+                    f"kubectl rollout history {n.workload}{option} {n.ns}")
+
+
+def scale_to_zero_and_back(n: Names, replicas: int | None) -> NextStep:
+    """The hard reset: every pod deleted, then created anew at the desired count. Waiting for this pod to
+    go proves the controller acted on the 0: two quick scales could otherwise be seen as no change."""
+    count = str(replicas) if replicas is not None else "<replicas>"
+    return NextStep(f"scale {n.workload} to 0, wait for pod {n.pod} to go, scale back to {count}",
+                    f"kubectl scale {n.workload} --replicas=0 {n.ns} && "
+                    f"kubectl wait --for=delete pod/{q(n.pod)} {n.ns} --timeout=5m && "
+                    f"kubectl scale {n.workload} --replicas={count} {n.ns}")
 
 
 def set_image(n: Names, what: str = "<correct-image>") -> NextStep:

@@ -10,10 +10,15 @@ from typing import Any
 
 import click
 
-from pullcheck.report import FAILING, OK, PULLING, RECOVERED, STUCK, Explanation, PodReport, Verdict
+from pullcheck.report import (AFTER_FIX, FAILING, NOT_FOR_THIS_CAUSE, NOT_OFFERED, NOW, OK, PULLING, RECOVERED, RISKY,
+                              SAFE, STUCK, UNCHECKED, Explanation, PodReport, StopTheBleeding, Verdict)
 from pullcheck.timeutil import format_time, human_duration
 
 _STATUS_COLOURS = {FAILING: "red", STUCK: "red", PULLING: "yellow", RECOVERED: "green", OK: "green"}
+_VERDICT_COLOURS = {SAFE: "green", RISKY: "yellow", NOT_OFFERED: "red", UNCHECKED: "yellow"}
+_ACTION_TITLES = {"delete-pod": "Delete the pod", "rollout-restart": "Restart the rollout",
+                  "scale-to-zero-and-back": "Scale to 0 and back"}
+_WHEN_TEXT = {NOW: "helps now", AFTER_FIX: "after the fix", NOT_FOR_THIS_CAUSE: "does not help for this cause"}
 
 
 def render_pod(report: PodReport, output: str, *, color: bool) -> str:
@@ -165,6 +170,8 @@ class _PodText(_Text):
         self.bullets("Recovered:", recovered)
         self.bullets("Pull-secret findings:", r.findings)
         self.bullets("Other problems (not image pulls):", r.other_problems)
+        if r.stop_the_bleeding is not None:
+            self._stop_the_bleeding(r.stop_the_bleeding)
         self.bullets("Skipped checks:", [f"{s.check}: {s.reason}" for s in r.skipped])
         if not r.problem:
             self.blank()
@@ -236,6 +243,46 @@ class _PodText(_Text):
             from pullcheck.render_probe import write_probe
 
             write_probe(self, c.probe)
+
+    def _stop_the_bleeding(self, section: StopTheBleeding) -> None:
+        self.blank()
+        revision = f", revision {section.current_revision}" if section.current_revision is not None else ""
+        self.lines.append(self.style(f"Stop the bleeding ({section.workload}{revision}; commands are printed, "
+                                     "never run):", bold=True))
+        for note in section.notes:
+            self.line(f"note: {note}", indent=2, hang=4)
+        for option in section.rollbacks:
+            self.blank()
+            target = f"revision {option.to_revision}" if option.to_revision is not None else "the previous revision"
+            self.line(self.style(f"Roll back to {target}: ", bold=True)
+                      + self.style(option.verdict, fg=_VERDICT_COLOURS.get(option.verdict), bold=True), indent=2)
+            if option.changes:
+                self.line("changes: " + "; ".join(option.changes), indent=4, hang=2)
+            for image in option.images if self.wide else ():
+                if image.nodes_considered is not None:
+                    self.line(f"{image.container} {image.image}: cached on {len(image.nodes_with_image)} of "
+                              f"{image.nodes_considered} ready node(s): "
+                              + (", ".join(image.nodes_with_image) or "none"), indent=4, hang=2)
+            if option.secrets:
+                self.line("pull secrets: " + ", ".join(
+                    f"{s.name} ({s.source}, {s.status}" + (f", {'; '.join(s.registries)}" if s.registries else "") + ")"
+                    for s in option.secrets), indent=4, hang=2)
+            for reason in option.reasons or [option.summary]:
+                self.line(f"- {reason}", indent=4, hang=2)
+            self._steps(option.steps, indent=4)
+        for action in section.actions:
+            self.blank()
+            self.line(self.style(_ACTION_TITLES.get(action.action, action.action), bold=True)
+                      + f" [{_WHEN_TEXT.get(action.when, action.when)}]", indent=2)
+            self.line(f"helps: {action.helps}", indent=4, hang=2)
+            self.line(f"does not help: {action.does_not_help}", indent=4, hang=2)
+            self.line(f"cost: {action.cost}", indent=4, hang=2)
+            self._steps([action.step], indent=4)
+
+    def _steps(self, steps: list, indent: int) -> None:
+        for step in steps:
+            if step.command:
+                self.lines.append(" " * indent + self.style("$ " + step.command, fg="cyan"))
 
     def _cache_line(self, c) -> str:
         cache = c.node_cache

@@ -215,6 +215,110 @@ class ContainerReport:
         }
 
 
+# Rollback verdicts ("Stop the bleeding").
+SAFE = "safe"                  # every image is cached where it can run (or provably pullable) and its secrets exist
+RISKY = "risky"                # offered with the risk stated
+NOT_OFFERED = "not-offered"    # no previous revision, the same failing image, or a pull secret gone
+UNCHECKED = "unchecked"        # the rollout history could not be read
+
+# When an action helps, for the cause found.
+NOW = "now"
+AFTER_FIX = "after-fix"
+NOT_FOR_THIS_CAUSE = "not-for-this-cause"
+
+
+@dataclass
+class RollbackImage:
+    """One container's image in the revision a rollback restores."""
+
+    container: str
+    kind: str                           # container | init
+    image: str                          # in the restored revision
+    current: str | None                 # in the workload's current revision (None: not there)
+    pull_policy: str
+    nodes_with_image: list[str] = field(default_factory=list)
+    nodes_considered: int | None = None  # ready, schedulable nodes matching its nodeSelector; None: not read
+    risk: str | None = None             # why it may not start; None: no known risk
+    note: str = ""
+
+    @property
+    def changed(self) -> bool:
+        return self.image != self.current
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"container": self.container, "type": self.kind, "image": self.image, "current": self.current,
+                "changed": self.changed, "pullPolicy": self.pull_policy, "cachedOn": self.nodes_with_image,
+                "nodesConsidered": self.nodes_considered, "risk": self.risk, "note": self.note}
+
+
+@dataclass
+class RollbackSecret:
+    """A pull secret the restored revision's pods would get (from the template or the service account)."""
+
+    name: str
+    source: str                         # template | serviceaccount
+    status: str                         # found | missing | forbidden | error | unknown | not read
+    registries: list[str] = field(default_factory=list)   # "host (user)": never values
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"name": self.name, "source": self.source, "status": self.status, "registries": self.registries}
+
+
+@dataclass
+class RollbackOption:
+    """`kubectl rollout undo` to one revision: what it changes and whether that is safe."""
+
+    to_revision: int | None
+    from_revision: int | None
+    verdict: str                        # SAFE | RISKY | NOT_OFFERED | UNCHECKED
+    summary: str
+    changes: list[str] = field(default_factory=list)     # "web: reg/shop/web:1.4.2 -> :1.4.1"
+    reasons: list[str] = field(default_factory=list)     # what blocks it, its risks, or why it is safe
+    images: list[RollbackImage] = field(default_factory=list)
+    secrets: list[RollbackSecret] = field(default_factory=list)
+    steps: list[NextStep] = field(default_factory=list)   # empty when not offered
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"toRevision": self.to_revision, "fromRevision": self.from_revision, "verdict": self.verdict,
+                "summary": self.summary, "changes": self.changes, "reasons": self.reasons, "images": [i.to_dict() for i in self.images],
+                "pullSecrets": [s.to_dict() for s in self.secrets], "steps": [s.to_dict() for s in self.steps]}
+
+
+@dataclass
+class BleedingAction:
+    """Deleting the pod, restarting or scaling the workload: when it helps, when not, and its cost."""
+
+    action: str                         # delete-pod | rollout-restart | scale-to-zero-and-back
+    when: str                           # NOW | AFTER_FIX | NOT_FOR_THIS_CAUSE
+    helps: str
+    does_not_help: str
+    cost: str
+    step: NextStep
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"action": self.action, "when": self.when, "helps": self.helps, "doesNotHelp": self.does_not_help,
+                "cost": self.cost, "why": self.step.why, "command": self.step.command}
+
+
+@dataclass
+class StopTheBleeding:
+    """Ways to get the workload serving again while the cause is being fixed. Commands are printed only."""
+
+    workload: str                       # "Deployment/web"
+    history_source: str | None          # replicasets | controllerrevisions; None: not read
+    current_revision: int | None
+    pod_revision: int | None
+    rollbacks: list[RollbackOption] = field(default_factory=list)
+    actions: list[BleedingAction] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"workload": self.workload, "historyFrom": self.history_source,
+                "currentRevision": self.current_revision, "podRevision": self.pod_revision,
+                "rollbacks": [r.to_dict() for r in self.rollbacks], "actions": [a.to_dict() for a in self.actions],
+                "notes": self.notes}
+
+
 @dataclass
 class PodReport:
     namespace: str
@@ -230,6 +334,7 @@ class PodReport:
     findings: list[str] = field(default_factory=list)      # pod-level pull-secret findings
     other_problems: list[str] = field(default_factory=list)  # non-pull issues seen (CrashLoopBackOff, ...)
     skipped: list[Any] = field(default_factory=list)         # pullcheck.snapshot.Skipped
+    stop_the_bleeding: StopTheBleeding | None = None         # owned by a Deployment/StatefulSet/DaemonSet
 
     @property
     def problem(self) -> bool:
@@ -252,6 +357,7 @@ class PodReport:
             "findings": self.findings,
             "otherProblems": self.other_problems,
             "skipped": [{"check": s.check, "reason": s.reason} for s in self.skipped],
+            "stopTheBleeding": self.stop_the_bleeding.to_dict() if self.stop_the_bleeding else None,
         }
 
 

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any
 
+from pullcheck.containers import default_pull_policy
 from pullcheck.errors import UsageError
 from pullcheck.timeutil import format_time, latest_timestamp, parse_time
 
@@ -46,6 +47,91 @@ class Owner:
     name: str
 
 
+@dataclass
+class TemplateContainer:
+    name: str
+    kind: str            # container | init
+    image: str
+    pull_policy: str     # as the API server defaults it when the template leaves it out
+
+
+@dataclass
+class Revision:
+    """One revision of a workload's pod template, as `kubectl rollout undo` would restore it.
+
+    Only what a pull depends on is kept (images, pull policies, pull secret names, service account,
+    node selector): never env values or anything else a template may hold.
+    """
+
+    number: int
+    name: str                                   # the ReplicaSet or ControllerRevision holding it
+    containers: list[TemplateContainer]
+    pull_secrets: list[str]                     # the template's imagePullSecrets names
+    service_account: str
+    node_selector: dict[str, str] = field(default_factory=dict)
+    ready_replicas: int | None = None           # ReplicaSets only: its pods that are Ready now
+    created: str | None = None
+
+    @classmethod
+    def from_template(cls, number: int, name: str, template: dict, *, ready_replicas: int | None = None,
+                      created: str | None = None) -> "Revision":
+        spec = template.get("spec") or {}
+        containers = [TemplateContainer(name=c.get("name", ""), kind=kind, image=c.get("image", ""),
+                                        pull_policy=c.get("imagePullPolicy") or default_pull_policy(c.get("image", "")))
+                      for key, kind in (("initContainers", "init"), ("containers", "container"))
+                      for c in spec.get(key) or () if isinstance(c, dict)]
+        secrets = [r["name"] for r in spec.get("imagePullSecrets") or () if isinstance(r, dict) and r.get("name")]
+        return cls(number=number, name=name, containers=containers, pull_secrets=secrets,
+                   service_account=spec.get("serviceAccountName") or spec.get("serviceAccount") or "default",
+                   node_selector=dict(spec.get("nodeSelector") or {}), ready_replicas=ready_replicas,
+                   created=created)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"revision": self.number, "name": self.name, "created": self.created,
+                "readyReplicas": self.ready_replicas, "serviceAccount": self.service_account,
+                "imagePullSecrets": list(self.pull_secrets), "nodeSelector": dict(self.node_selector),
+                "containers": [{"name": c.name, "type": c.kind, "image": c.image, "imagePullPolicy": c.pull_policy}
+                               for c in self.containers]}
+
+    @classmethod
+    def from_dict(cls, doc: dict) -> "Revision":
+        return cls(number=int(doc["revision"]), name=doc.get("name", ""),
+                   containers=[TemplateContainer(name=c.get("name", ""), kind=c.get("type", "container"),
+                                                 image=c.get("image", ""), pull_policy=c.get("imagePullPolicy", ""))
+                               for c in doc.get("containers") or ()],
+                   pull_secrets=list(doc.get("imagePullSecrets") or ()),
+                   service_account=doc.get("serviceAccount") or "default",
+                   node_selector=dict(doc.get("nodeSelector") or {}), ready_replicas=doc.get("readyReplicas"),
+                   created=doc.get("created"))
+
+
+@dataclass
+class RolloutHistory:
+    """The revisions of the pod's Deployment (its ReplicaSets) or StatefulSet/DaemonSet (its
+    ControllerRevisions), oldest first."""
+
+    kind: str
+    name: str
+    source: str                              # replicasets | controllerrevisions
+    revisions: list[Revision]
+    pod_revision: int | None = None          # the revision this pod was created from
+    replicas: int | None = None              # desired replicas (Deployment, StatefulSet)
+
+    @property
+    def current(self) -> Revision | None:
+        return self.revisions[-1] if self.revisions else None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"kind": self.kind, "name": self.name, "source": self.source, "podRevision": self.pod_revision,
+                "replicas": self.replicas, "revisions": [r.to_dict() for r in self.revisions]}
+
+    @classmethod
+    def from_dict(cls, doc: dict) -> "RolloutHistory":
+        revisions = sorted((Revision.from_dict(r) for r in doc.get("revisions") or ()), key=lambda r: r.number)
+        return cls(kind=doc["kind"], name=doc["name"], source=doc.get("source", ""), revisions=revisions,
+                   pod_revision=doc.get("podRevision"), replicas=doc.get("replicas"))
+
+
 def controller_ref(obj: dict) -> dict | None:
     """The ownerReference marked controller (else the first usable one), as the workload to act on."""
     refs = [r for r in obj.get("metadata", {}).get("ownerReferences") or () if r.get("kind") and r.get("name")]
@@ -64,6 +150,7 @@ class PodSnapshot:
     skipped: list[Skipped] = field(default_factory=list)
     source: str = "cluster"                   # "cluster" or "capture FILE"
     observed_at: datetime = field(default_factory=lambda: datetime.now(timezone.utc))
+    revisions: RolloutHistory | None = None   # read only for a pull problem of a Deployment/StatefulSet/DaemonSet
 
     @property
     def name(self) -> str:
@@ -185,6 +272,7 @@ def _from_bundle(doc: dict, path: str, name: str | None) -> PodSnapshot:
             found_in=tuple(entry.get("foundIn") or ()), elsewhere=entry.get("elsewhere", "not checked"),
             detail=entry.get("detail", ""))
     owner = doc.get("owner")
+    history = doc.get("rolloutHistory")
     return PodSnapshot(
         pod=pod,
         events=doc.get("events"),
@@ -196,6 +284,7 @@ def _from_bundle(doc: dict, path: str, name: str | None) -> PodSnapshot:
         skipped=[Skipped(s["check"], s["reason"]) for s in doc.get("skipped") or ()],
         source=f"capture {path}",
         observed_at=parse_time(doc.get("capturedAt")) or datetime.now(timezone.utc),
+        revisions=RolloutHistory.from_dict(history) if isinstance(history, dict) else None,
     )
 
 
@@ -220,7 +309,8 @@ def shareable_pod(pod: dict) -> dict:
 
 
 def save_bundle(snapshot: PodSnapshot, path: str) -> None:
-    """Write the snapshot as a bundle. Secrets go in as registry hosts and usernames only."""
+    """Write the snapshot as a bundle. Secrets go in as registry hosts and usernames only; the rollout
+    history as images, pull policies and secret names only (never a template's env values)."""
     secrets = []
     for lookup in snapshot.secrets.values():
         secrets.append({"name": lookup.name, "status": lookup.status, "foundIn": list(lookup.found_in),
@@ -237,6 +327,7 @@ def save_bundle(snapshot: PodSnapshot, path: str) -> None:
         "nodes": snapshot.nodes,
         "owner": {"kind": snapshot.owner.kind, "name": snapshot.owner.name} if snapshot.owner else None,
         "skipped": [{"check": s.check, "reason": s.reason} for s in snapshot.skipped],
+        "rolloutHistory": snapshot.revisions.to_dict() if snapshot.revisions else None,
     }
     try:
         with open(path, "w", encoding="utf-8") as fh:

@@ -17,6 +17,11 @@ from pullcheck.report import Evidence, NextStep, NodeCache, Verdict
 AUTH_CAUSES = frozenset({"auth-missing", "auth-rejected", "auth-or-not-found"})
 NOT_FOUND_CAUSES = frozenset({"image-not-found", "tag-not-found", "auth-or-not-found"})
 NETWORK_CAUSES = frozenset({"dns", "network-timeout", "connection-refused", "tls", "proxy"})
+# Any pull from the same registry fails the same way while these last.
+REGISTRY_CAUSES = NETWORK_CAUSES | {"rate-limited", "registry-error"}
+# Only a changed pod template fixes these: recreating pods from the same template fails the same way.
+TEMPLATE_CAUSES = frozenset({"image-not-found", "tag-not-found", "invalid-reference", "platform-mismatch",
+                             "never-pull"})
 
 
 @dataclass

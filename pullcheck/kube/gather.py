@@ -4,6 +4,12 @@ Round trips: the pod; then, at once, its events (field selector on the pod's UID
 StatefulSet pod's old events are not mixed in), its service account, each pull secret, the nodes and the
 owner; then only where needed, the service account's extra secrets and a metadata-only search of other
 namespaces for a missing secret. A forbidden or failed read becomes a Skipped entry, never a crash.
+
+When a container is in a pull waiting state and the owner is a Deployment, StatefulSet or DaemonSet, the
+owner read goes on to its rollout history (the Deployment's ReplicaSets, listed with the selector the pod's
+ReplicaSet carries; or the StatefulSet/DaemonSet and its ControllerRevisions), and pull secrets only older
+revisions name are read with the rest: what `rollout undo` would restore, for the rollback advice. A
+healthy pod costs no extra request.
 """
 from __future__ import annotations
 
@@ -11,13 +17,20 @@ import difflib
 from concurrent.futures import ThreadPoolExecutor
 from typing import Callable
 
+from pullcheck.containers import PULL_WAITING_REASONS
 from pullcheck.errors import ClusterError, UsageError
 from pullcheck.kube.client import (METADATA_ONLY_LIST, ApiError, Forbidden, KubeClient, NotFound, cluster_scoped,
                                    namespaced)
 from pullcheck.secrets import decode_pull_secret, redact_secret
-from pullcheck.snapshot import Owner, PodSnapshot, SecretLookup, Skipped, controller_ref
+from pullcheck.snapshot import Owner, PodSnapshot, Revision, RolloutHistory, SecretLookup, Skipped, controller_ref
 
 WORKERS = 8
+HISTORY_CHECK = "rollout history (rollback advice)"
+REVISION_ANNOTATION = "deployment.kubernetes.io/revision"
+DESIRED_REPLICAS_ANNOTATION = "deployment.kubernetes.io/desired-replicas"
+TEMPLATE_HASH_LABEL = "pod-template-hash"          # added by the Deployment controller to its ReplicaSets' selector
+REVISION_HASH_LABEL = "controller-revision-hash"   # StatefulSet pods: the revision's name; DaemonSet pods: its hash
+_REVISIONED = {"StatefulSet": "statefulsets", "DaemonSet": "daemonsets"}
 
 
 def gather_pod(client: KubeClient, namespace: str, name: str) -> PodSnapshot:
@@ -27,11 +40,12 @@ def gather_pod(client: KubeClient, namespace: str, name: str) -> PodSnapshot:
     pod_secret_names = _secret_names(pod.get("spec") or {})
     skipped: list[Skipped] = []
 
+    with_history = _has_pull_problem(pod)
     with ThreadPoolExecutor(max_workers=WORKERS) as pool:
         events_f = pool.submit(_guard, skipped, "events", lambda: _events(client, namespace, name, uid))
         nodes_f = pool.submit(_guard, skipped, "nodes (os/arch, image cache)",
                               lambda: list(client.list(cluster_scoped("nodes"), page_size=100)))
-        owner_f = pool.submit(_guard, skipped, "owner", lambda: _owner(client, namespace, pod))
+        owner_f = pool.submit(_owner_and_history, client, namespace, pod, skipped, with_history)
         sa_f = pool.submit(_service_account, client, namespace, sa_name)
         secret_fs = {n: pool.submit(_secret, client, namespace, n) for n in pod_secret_names}
 
@@ -41,9 +55,15 @@ def gather_pod(client: KubeClient, namespace: str, name: str) -> PodSnapshot:
         for extra in _secret_names(service_account or {}):
             if extra not in secret_fs:
                 secret_fs[extra] = pool.submit(_secret, client, namespace, extra)
+        referenced = set(secret_fs)
+        owner, history = owner_f.result()
+        for revision in history.revisions if history else ():
+            for extra in revision.pull_secrets:
+                if extra not in secret_fs:
+                    secret_fs[extra] = pool.submit(_secret, client, namespace, extra)
         secrets = {n: f.result() for n, f in secret_fs.items()}
 
-        missing = [s for s in secrets.values() if s.status == "missing"]
+        missing = [s for s in secrets.values() if s.status == "missing" and s.name in referenced]
         searches = {s.name: pool.submit(_search_other_namespaces, client, s.name) for s in missing}
         for secret_name, future in searches.items():
             secrets[secret_name].elsewhere, secrets[secret_name].found_in = future.result()
@@ -51,11 +71,19 @@ def gather_pod(client: KubeClient, namespace: str, name: str) -> PodSnapshot:
             skipped.append(Skipped("pull secret contents",
                                    f"forbidden: cannot get secrets in {namespace}; existence and registry "
                                    "matching not checked"))
-        events, nodes, owner = events_f.result(), nodes_f.result(), owner_f.result()
+        events, nodes = events_f.result(), nodes_f.result()
 
     return PodSnapshot(pod=pod, events=events, service_account=service_account,
                        service_account_status=sa_status, secrets=secrets, nodes=nodes, owner=owner,
-                       skipped=skipped, source="cluster")
+                       skipped=skipped, source="cluster", revisions=history)
+
+
+def _has_pull_problem(pod: dict) -> bool:
+    """A container waits in one of the kubelet's image pull states."""
+    status = pod.get("status") or {}
+    return any(((s.get("state") or {}).get("waiting") or {}).get("reason") in PULL_WAITING_REASONS
+               for key in ("initContainerStatuses", "containerStatuses", "ephemeralContainerStatuses")
+               for s in status.get(key) or ())
 
 
 def _read_pod(client: KubeClient, namespace: str, name: str) -> dict:
@@ -150,18 +178,114 @@ def _search_other_namespaces(client: KubeClient, name: str) -> tuple[str, tuple[
 _OWNER_GROUPS = {"ReplicaSet": ("apps/v1", "replicasets"), "Job": ("batch/v1", "jobs")}
 
 
-def _owner(client: KubeClient, namespace: str, pod: dict) -> Owner | None:
-    """The workload to act on: the Deployment behind a ReplicaSet, the CronJob behind a Job."""
+def _owner_and_history(client: KubeClient, namespace: str, pod: dict, skipped: list[Skipped],
+                       with_history: bool) -> tuple[Owner | None, RolloutHistory | None]:
+    """The owner (see _owner) and, when asked, its rollout history; each failure is its own Skipped entry."""
+    found = _guard(skipped, "owner", lambda: _owner(client, namespace, pod))
+    owner, controller = found if found else (None, None)
+    if not with_history or owner is None:
+        return owner, None
+    if owner.kind == "Deployment" and controller is not None:
+        return owner, _guard(skipped, HISTORY_CHECK, lambda: _deployment_history(client, namespace, owner, controller))
+    if owner.kind in _REVISIONED:
+        return owner, _guard(skipped, HISTORY_CHECK, lambda: _controller_revisions(client, namespace, owner, pod))
+    return owner, None
+
+
+def _owner(client: KubeClient, namespace: str, pod: dict) -> tuple[Owner, dict | None] | None:
+    """The workload to act on (the Deployment behind a ReplicaSet, the CronJob behind a Job) and the
+    ReplicaSet/Job read on the way (None when there is none or it is unreadable)."""
     ref = controller_ref(pod)
     if ref is None:
         return None
     owner = Owner(ref["kind"], ref["name"])
+    controller = None
     if ref["kind"] in _OWNER_GROUPS:
         group, resource = _OWNER_GROUPS[ref["kind"]]
         try:
-            parent = controller_ref(client.get(namespaced(namespace, resource, ref["name"], group=group)))
+            controller = client.get(namespaced(namespace, resource, ref["name"], group=group))
         except (ApiError, ClusterError):  # keep the ReplicaSet/Job itself when its parent is unreadable
-            parent = None
+            controller = None
+        parent = controller_ref(controller) if controller else None
         if parent and parent.get("kind") in ("Deployment", "CronJob"):
             owner = Owner(parent["kind"], parent["name"])
-    return owner
+    return owner, controller
+
+
+def _deployment_history(client: KubeClient, namespace: str, owner: Owner, pod_rs: dict) -> RolloutHistory:
+    """The Deployment's ReplicaSets: its selector is the pod's ReplicaSet's without pod-template-hash, and
+    its UID is in that ReplicaSet's ownerReference, so the Deployment itself need not be read."""
+    parent = controller_ref(pod_rs) or {}
+    selector = (pod_rs.get("spec") or {}).get("selector") or {}
+    items = client.list(namespaced(namespace, "replicasets", group="apps/v1"),
+                        {"labelSelector": label_selector(selector, drop=TEMPLATE_HASH_LABEL)})
+    owned = [(_int((rs.get("metadata", {}).get("annotations") or {}).get(REVISION_ANNOTATION)), rs)
+             for rs in items if _controlled_by(rs, parent, owner)]
+    owned = sorted(((number, rs) for number, rs in owned if number is not None), key=lambda pair: pair[0])
+    revisions = [Revision.from_template(number, rs.get("metadata", {}).get("name", ""),
+                                        (rs.get("spec") or {}).get("template") or {},
+                                        ready_replicas=int((rs.get("status") or {}).get("readyReplicas") or 0),
+                                        created=rs.get("metadata", {}).get("creationTimestamp"))
+                 for number, rs in owned]
+    newest = owned[-1][1] if owned else pod_rs
+    replicas = _int((newest.get("metadata", {}).get("annotations") or {}).get(DESIRED_REPLICAS_ANNOTATION))
+    pod_revision = _int((pod_rs.get("metadata", {}).get("annotations") or {}).get(REVISION_ANNOTATION))
+    return RolloutHistory(kind=owner.kind, name=owner.name, source="replicasets", revisions=revisions,
+                          pod_revision=pod_revision, replicas=replicas)
+
+
+def _controller_revisions(client: KubeClient, namespace: str, owner: Owner, pod: dict) -> RolloutHistory:
+    """A StatefulSet's or DaemonSet's ControllerRevisions; each holds the full pod template as a patch
+    (data.spec.template)."""
+    workload = client.get(namespaced(namespace, _REVISIONED[owner.kind], owner.name, group="apps/v1"))
+    spec = workload.get("spec") or {}
+    items = client.list(namespaced(namespace, "controllerrevisions", group="apps/v1"),
+                        {"labelSelector": label_selector(spec.get("selector") or {})})
+    pod_hash = (pod.get("metadata", {}).get("labels") or {}).get(REVISION_HASH_LABEL)
+    revisions: list[Revision] = []
+    pod_revision = None
+    for item in items:
+        number = _int(item.get("revision"))
+        if number is None or not _controlled_by(item, workload.get("metadata", {}), owner):
+            continue
+        meta = item.get("metadata", {})
+        template = (((item.get("data") or {}).get("spec") or {}).get("template")) or {}
+        revisions.append(Revision.from_template(number, meta.get("name", ""), template,
+                                                created=meta.get("creationTimestamp")))
+        if pod_hash and pod_hash in (meta.get("name"), (meta.get("labels") or {}).get(REVISION_HASH_LABEL)):
+            pod_revision = number
+    replicas = spec.get("replicas") if owner.kind == "StatefulSet" else None
+    return RolloutHistory(kind=owner.kind, name=owner.name, source="controllerrevisions",
+                          revisions=sorted(revisions, key=lambda r: r.number), pod_revision=pod_revision,
+                          replicas=replicas if isinstance(replicas, int) else None)
+
+
+def _controlled_by(obj: dict, parent: dict, owner: Owner) -> bool:
+    """Owned by this workload: by UID when known (a same-named predecessor's leftovers do not count)."""
+    ref = controller_ref(obj) or {}
+    if parent.get("uid"):
+        return ref.get("uid") == parent["uid"]
+    return (ref.get("kind"), ref.get("name")) == (owner.kind, owner.name)
+
+
+def label_selector(selector: dict, drop: str = "") -> str:
+    """A LabelSelector (matchLabels, matchExpressions) as the labelSelector query parameter."""
+    terms = [f"{key}={value}" for key, value in sorted((selector.get("matchLabels") or {}).items()) if key != drop]
+    for expression in selector.get("matchExpressions") or ():
+        key, operator, values = expression.get("key"), expression.get("operator"), expression.get("values") or ()
+        if not key or key == drop:
+            continue
+        if operator in ("In", "NotIn"):
+            terms.append(f"{key} {operator.lower()} ({','.join(values)})")
+        elif operator == "Exists":
+            terms.append(key)
+        elif operator == "DoesNotExist":
+            terms.append(f"!{key}")
+    return ",".join(terms)
+
+
+def _int(value: object) -> int | None:
+    try:
+        return int(value)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        return None

@@ -169,6 +169,7 @@ RESOURCES: Tuple[ResourceType, ...] = (
     ResourceType("apps", "v1", "replicasets", "replicaset", "ReplicaSet", True, ("rs",), ("all",)),
     ResourceType("apps", "v1", "statefulsets", "statefulset", "StatefulSet", True, ("sts",), ("all",)),
     ResourceType("apps", "v1", "daemonsets", "daemonset", "DaemonSet", True, ("ds",), ("all",)),
+    ResourceType("apps", "v1", "controllerrevisions", "controllerrevision", "ControllerRevision", True),
     ResourceType("batch", "v1", "jobs", "job", "Job", True, (), ("all",),
                  field_labels=_identity("metadata.name", "metadata.namespace", "status.successful"),
                  field_error=JOB_FIELD_ERROR, fields=_job_fields),
