@@ -96,7 +96,8 @@ def _remember_probe(ctx: click.Context, param: click.Parameter, value: Any) -> A
 def _probe_options(func: Callable) -> Callable:
     options = [
         click.option("--timeout", type=click.FloatRange(min=0.5), metavar="SECONDS",
-                     help="Budget of each image's registry probe (default: 20).",
+                     help="Budget of each image's registry probe (default: 20); with pod --watch: how long to "
+                          "follow the pod (default: 600).",
                      expose_value=False, callback=_remember_probe),
         click.option("--dns-server", metavar="IP[:PORT]",
                      help="Resolve registry hosts through this DNS server (e.g. the nodes' resolver).",
@@ -175,15 +176,27 @@ def cli(ctx: click.Context) -> None:
                    "probe pod (see `node`), to tell configuration problems from infrastructure ones.")
 @click.option("--probe-image", metavar="REF", help="With --on-node: image of the probe pod.")
 @click.option("--probe-namespace", metavar="NS", help="With --on-node: namespace of the probe pod (default: kube-system).")
+@click.option("--compare", is_flag=True,
+              help="With --on-node: also probe a healthy node (one that has the image cached, where the owner's other "
+                   "pods run) and put the two side by side.")
+@click.option("--compare-with", metavar="NODE", help="With --on-node: compare with this node instead.")
+@click.option("--watch", is_flag=True,
+              help="Follow the pod (a watch) until its images pull, following a replacement pod in a rollout, or "
+                   "--timeout (default 600s) passes; progress on stderr at a terminal. Exit 0 recovered, 1 not.")
 @_probe_options
 @_global_options
 def pod_command(name: str | None, capture: str | None, container: str | None, save: str | None,
-                probe: bool, on_node: bool, probe_image: str | None, probe_namespace: str | None) -> None:
+                probe: bool, on_node: bool, probe_image: str | None, probe_namespace: str | None,
+                compare: bool, compare_with: str | None, watch: bool) -> None:
     """Diagnose image pull problems of pod NAME."""
     from pullcheck import diagnose, render
     from pullcheck.snapshot import load_capture, save_bundle
 
     opts = settings()
+    if watch:
+        _watch_pod(opts, name, container, capture=capture, save=save, probe=probe, on_node=on_node)
+    if (compare or compare_with) and not on_node:
+        raise UsageError("--compare and --compare-with need --on-node")
     if capture:
         if save:
             raise UsageError("--save reads from the cluster; it cannot be combined with -f")
@@ -220,10 +233,36 @@ def pod_command(name: str | None, capture: str | None, container: str | None, sa
     images = list(dict.fromkeys(c.image.written for c in report.containers if c.status in PROBLEM_STATUSES))
     request = node.node_request(node_name, images=images or all_images, registries=(), probe_image=probe_image,
                                 namespace=probe_namespace, timeout=180)
+    if compare or compare_with:
+        from pullcheck.node.compare import compare_probe
+
+        text, code = compare_probe(client, snapshot, report, request, output=opts.output, color=opts.color,
+                                   compare_node=compare_with)
+        click.echo(text, nl=False)
+        sys.exit(code)
     node_report = node.run_node_report(client, request)
     conclusions = node.node_conclusions(node_report, request.images)
     click.echo(render.render_pod_with_node(report, node_report, conclusions, opts.output, color=opts.color), nl=False)
     sys.exit(max(report.exit_code, node_report.exit_code))
+
+
+def _watch_pod(opts: Settings, name: str | None, container: str | None, **excluded: Any) -> None:
+    """`pod NAME --watch`: follow the live pod until it recovers; exits."""
+    given = click.get_current_context().meta.get(_PROBE_KEY, {})
+    if any(excluded.values()) or set(given) - {"timeout"}:
+        raise UsageError("--watch follows the live pod: it cannot be combined with -f, --save, --probe, --on-node "
+                         "or the registry probe options")
+    if not name:
+        raise UsageError("pod NAME is required")
+    from pullcheck.watch import watch_pod
+    from pullcheck.watch_render import TerminalProgress, render_watch
+
+    client = _client(opts)
+    outcome = watch_pod(client, client.namespace, name, container=container, timeout=given.get("timeout", 600.0),
+                        progress=TerminalProgress() if sys.stderr.isatty() else None)
+    opts.log(f"{client.requests_made} API requests")
+    click.echo(render_watch(outcome, opts.output, color=opts.color), nl=False)
+    sys.exit(outcome.exit_code)
 
 
 @cli.command("scan")
@@ -257,6 +296,78 @@ def scan_command(all_namespaces: bool, selector: str | None, probe: bool) -> Non
     opts.log(f"{client.requests_made} API requests")
     click.echo(render_scan(report, opts.output, color=opts.color), nl=False)
     sys.exit(report.exit_code)
+
+
+@cli.command("stats")
+@click.option("-A", "--all-namespaces", is_flag=True, help="Every namespace (default: the current one).")
+@_global_options
+def stats_command(all_namespaces: bool) -> None:
+    """Pull attempts, failures and pull times by registry and node, from the events the cluster still holds.
+
+    Flags registries failing > 5% of at least 20 attempts and pulls over 2 min of images under 500 MiB.
+    Exit codes: 0 nothing flagged, 1 a threshold is exceeded, 2 usage, 3 cluster access error.
+    """
+    from pullcheck.stats.command import run_stats
+
+    opts = settings()
+    client = _client(opts)
+    text, code = run_stats(client, namespace=None, all_namespaces=all_namespaces, output=opts.output,
+                           color=opts.color)
+    opts.log(f"{client.requests_made} API requests")
+    click.echo(text, nl=False)
+    sys.exit(code)
+
+
+@cli.command("lint")
+@click.option("-f", "--filename", "paths", multiple=True, metavar="FILE|DIR|-",
+              help="Manifests to lint: YAML (multi-document, Lists, Helm output) or JSON; a directory is walked; "
+                   "'-' reads stdin (repeatable).")
+@click.option("--live", is_flag=True, help="Lint the workloads deployed in the namespace (or -A) instead of files.")
+@click.option("-A", "--all-namespaces", is_flag=True, help="With --live: every namespace.")
+@click.option("--allowed-registry", "allowed_registries", multiple=True, metavar="HOST[:PORT][/PATH]",
+              help="Only these registries (or registry path prefixes) are allowed (repeatable).")
+@click.option("--probe", is_flag=True,
+              help="Also check at the registry that each image exists (and serves --platform); offers digests.")
+@click.option("--platform", "platforms", multiple=True, metavar="OS/ARCH[/VARIANT]",
+              help="With --probe: platforms each image must serve (repeatable, e.g. linux/amd64 linux/arm64).")
+@click.option("--ignore-rule", "ignore_rules", multiple=True, metavar="RULE", help="Skip this rule (repeatable).")
+@click.option("--warn-only", is_flag=True, help="Report errors but exit 0.")
+@click.option("--format", "fmt", type=click.Choice(["github"]),
+              help="GitHub Actions annotations (::error file=...,line=...) instead of -o.")
+@_probe_options
+@_global_options
+def lint_command(paths: tuple[str, ...], live: bool, all_namespaces: bool, allowed_registries: tuple[str, ...],
+                 probe: bool, platforms: tuple[str, ...], ignore_rules: tuple[str, ...], warn_only: bool,
+                 fmt: str | None) -> None:
+    """Check the images of manifests before `kubectl apply` (or of what is deployed, with --live).
+
+    Flags invalid references, :latest or no tag, no digest pin, pull policies that contradict the tag,
+    registries outside --allowed-registry, private registries with no pull secret; with --probe, images
+    that do not exist or lack a platform.
+    Exit codes: 0 no errors (warnings allowed), 1 errors found (0 with --warn-only), 2 usage or input error,
+    3 cluster access error.
+    """
+    from pullcheck.lint.command import run_lint
+
+    opts = settings()
+    if live and paths:
+        raise UsageError("lint reads either files (-f) or the cluster (--live), not both")
+    if not live and not paths:
+        raise UsageError("name the manifests to lint with -f FILE|DIR|- (or --live for what is deployed)")
+    if click.get_current_context().meta.get(_PROBE_KEY) and not probe:
+        raise UsageError("the registry probe options need --probe")
+    client = _client(opts) if live else None
+    probe_settings = None
+    if probe:
+        from pullcheck import probing
+
+        probe_settings = _probe_settings(opts, probing.FROM_NONE, client)
+    text, code = run_lint(paths, live_client=client, namespace=opts.namespace, all_namespaces=all_namespaces,
+                          allowed_registries=allowed_registries, probe=probe, probe_settings=probe_settings,
+                          platform=platforms, ignore_rules=ignore_rules, output=fmt or opts.output,
+                          warn_only=warn_only, color=opts.color, log=opts.log if opts.verbose else None)
+    click.echo(text, nl=False)
+    sys.exit(code)
 
 
 @cli.command("explain")
@@ -303,7 +414,13 @@ def image_command(refs: tuple[str, ...], platform: str | None) -> None:
 
 
 @cli.command("node")
-@click.argument("name", required=False)
+@click.argument("names", nargs=-1, metavar="[NAME]...")
+@click.option("--all", "all_nodes", is_flag=True,
+              help="Probe every Ready, schedulable Linux node (NotReady/cordoned ones are skipped, with the reason).")
+@click.option("-l", "--selector", metavar="SELECTOR",
+              help="Probe the nodes matching this label selector (NotReady/cordoned ones are skipped).")
+@click.option("--parallel", type=click.IntRange(1, 50), default=5, show_default=True, metavar="N",
+              help="With several nodes: how many probe pods run at once.")
 @click.option("--image", "images", multiple=True, metavar="REF",
               help="Pull REF through the node's runtime, anonymously (repeatable).")
 @click.option("--registry", "registries", multiple=True, metavar="HOST",
@@ -315,22 +432,30 @@ def image_command(refs: tuple[str, ...], platform: str | None) -> None:
               help="Limit for the whole probe: pod start, checks, pulls.")
 @click.option("--dry-run", is_flag=True, help="Print the probe pod manifest as YAML; create nothing.")
 @_global_options
-def node_command(name: str | None, images: tuple[str, ...], registries: tuple[str, ...], probe_image: str | None,
+def node_command(names: tuple[str, ...], all_nodes: bool, selector: str | None, parallel: int,
+                 images: tuple[str, ...], registries: tuple[str, ...], probe_image: str | None,
                  probe_namespace: str | None, timeout: int, dry_run: bool) -> None:
-    """Probe pulling on node NAME from a short-lived privileged pod (deleted afterwards).
+    """Probe pulling on nodes from short-lived privileged pods (deleted afterwards).
 
     Checks DNS and HTTPS to each registry, pulls each --image through the node's container runtime,
     and reads the runtime's proxy settings, registry config, credential-provider flags and free disk.
+    Several nodes (NAME..., --all, -l) are probed in parallel and shown as a node x check matrix.
     Exit codes: 0 all checks passed, 1 a check failed, 2 usage, 3 the probe could not run.
     """
-    from pullcheck.node.command import node_probe
-
-    if not name:
-        raise UsageError("node NAME is required")
     opts = settings()
-    text, code = node_probe(lambda: _client(opts), name, images=images, registries=registries,
-                            probe_image=probe_image, namespace=probe_namespace, timeout=timeout,
-                            dry_run=dry_run, output=opts.output, color=opts.color)
+    common = dict(images=images, registries=registries, probe_image=probe_image, namespace=probe_namespace,
+                  timeout=timeout, dry_run=dry_run, output=opts.output, color=opts.color)
+    if len(names) == 1 and not all_nodes and not selector:
+        from pullcheck.node.command import node_probe
+
+        text, code = node_probe(lambda: _client(opts), names[0], **common)
+    elif names or all_nodes or selector:
+        from pullcheck.node.fleet import fleet_probe
+
+        text, code = fleet_probe(lambda: _client(opts), all_nodes=all_nodes, selector=selector, names=names,
+                                 parallel=parallel, **common)
+    else:
+        raise UsageError("name the nodes to probe: NAME..., --all or -l SELECTOR")
     click.echo(text, nl=False)
     sys.exit(code)
 
