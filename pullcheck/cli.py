@@ -270,9 +270,12 @@ def _watch_pod(opts: Settings, name: str | None, container: str | None, **exclud
 @click.option("-l", "--selector", metavar="SELECTOR", help="Only pods matching this label selector (e.g. app=web).")
 @click.option("--probe", is_flag=True,
               help="Also probe each distinct failing image at its registry from here (anonymously unless --secret).")
+@click.option("--watch", is_flag=True,
+              help="Then follow the failing pods and their workloads' new pods (a watch) until all pull, or --timeout "
+                   "(default 600s) passes. Exit 0 recovered, 1 not.")
 @_probe_options
 @_global_options
-def scan_command(all_namespaces: bool, selector: str | None, probe: bool) -> None:
+def scan_command(all_namespaces: bool, selector: str | None, probe: bool, watch: bool) -> None:
     """Find every pod with an image pull problem, grouped by cause and image.
 
     Shows the workloads, the nodes that fail (and those that run the same image), whether only new pods
@@ -283,19 +286,33 @@ def scan_command(all_namespaces: bool, selector: str | None, probe: bool) -> Non
     from pullcheck.scan.render import render_scan
 
     opts = settings()
+    given = click.get_current_context().meta.get(_PROBE_KEY, {})
+    if watch and (probe or set(given) - {"timeout"}):
+        raise UsageError("--watch cannot be combined with --probe or the registry probe options")
     client = _client(opts)
     probe_settings = None
     if probe:
         from pullcheck import probing
 
         probe_settings = _probe_settings(opts, probing.FROM_NONE, client)
-    elif click.get_current_context().meta.get(_PROBE_KEY):
+    elif given and not watch:
         raise UsageError("the registry probe options need --probe")
     report = scan(client, namespace=None if all_namespaces else client.namespace, selector=selector,
                   probe_settings=probe_settings, log=opts.log if opts.verbose else None)
     opts.log(f"{client.requests_made} API requests")
-    click.echo(render_scan(report, opts.output, color=opts.color), nl=False)
-    sys.exit(report.exit_code)
+    if not watch:
+        click.echo(render_scan(report, opts.output, color=opts.color), nl=False)
+        sys.exit(report.exit_code)
+    from pullcheck.scan.follow import follow_scope
+    from pullcheck.scan.render import render_scan_watch
+    from pullcheck.watch_render import TerminalProgress
+
+    if opts.output not in ("json", "yaml"):
+        click.echo(render_scan(report, opts.output, color=opts.color), nl=False)
+    followed = follow_scope(client, report, timeout=given.get("timeout", 600.0),
+                            progress=TerminalProgress() if sys.stderr.isatty() else None)
+    click.echo(render_scan_watch(followed, opts.output, color=opts.color), nl=False)
+    sys.exit(followed.exit_code)
 
 
 @cli.command("stats")

@@ -18,7 +18,6 @@ across its ReplicaSets, when the owner is a Deployment's ReplicaSet).
 from __future__ import annotations
 
 import queue
-import threading
 import time
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -27,6 +26,7 @@ from typing import Any, Callable, Dict, List, Optional, Tuple
 from pullcheck.containers import PULL_WAITING_REASONS, ContainerView, container_views
 from pullcheck.errors import EXIT_OK, EXIT_PROBLEM, ClusterError, UsageError
 from pullcheck.kube.client import ApiError, Forbidden, KubeClient, NotFound, namespaced
+from pullcheck.kube.watchstream import WatchStream, list_with_version
 from pullcheck.snapshot import controller_ref
 from pullcheck.timeutil import event_times, format_time, parse_time
 
@@ -51,9 +51,6 @@ _REVISION_ANNOTATION = "deployment.kubernetes.io/revision"
 WATCH_WINDOW = 300         # seconds per watch request; the server may end it sooner, then we reopen
 PROGRESS_TICK = 1.0        # the status line's countdown refresh
 EVENT_GRACE = 2.0          # once recovered, how long to wait for the status or the Pulled event to catch up
-WATCH_RETRIES = 3          # consecutive connection failures a watch stream survives
-QUICK_WATCH = 1.0          # a watch that ends sooner than this is reopened only after this pause
-LIST_PAGE = 500
 
 Progress = Callable[[str, bool], None]
 """progress(text, keep): keep=False replaces the status line (empty text clears it); True prints a note."""
@@ -291,7 +288,7 @@ class _Session:
         self.pods_path = namespaced(namespace, "pods")
         self.events_path = namespaced(namespace, "events")
         self.sink: "queue.Queue[tuple]" = queue.Queue()
-        self.streams: Dict[str, _Stream] = {}
+        self.streams: Dict[str, WatchStream] = {}
         self.pod: dict = {}
         self.events: Dict[str, dict] = {}
         self.events_version = ""
@@ -412,7 +409,7 @@ class _Session:
             self._note(note)
         if self.events_readable:
             try:
-                items, self.events_version = _list_with_version(self.client, self.events_path, self._events_query())
+                items, self.events_version = list_with_version(self.client, self.events_path, self._events_query())
             except Forbidden as exc:
                 self._events_unreadable(exc)
             except ApiError as exc:
@@ -520,7 +517,7 @@ class _Session:
             return
         self.family = family
         try:
-            items, version = _list_with_version(self.client, self.pods_path, {"labelSelector": family.selector})
+            items, version = list_with_version(self.client, self.pods_path, {"labelSelector": family.selector})
         except ApiError as exc:
             raise ClusterError(f"cannot list the pods of {family.kind} {family.name}: {exc.message}") from None
         if not self._consider(items):
@@ -636,7 +633,7 @@ class _Session:
     # -- streams, notes, status
     def _start(self, role: str, path: str, query: dict, version: str) -> None:
         self._stop(role)
-        stream = _Stream(role, self.client, path, query, version, self.sink, self.deadline, self.watch_seconds)
+        stream = WatchStream(role, self.client, path, query, version, self.sink, self.deadline, self.watch_seconds)
         self.streams[role] = stream
         stream.start()
 
@@ -707,92 +704,3 @@ def label_selector_text(selector: dict) -> str:
         elif operator == "DoesNotExist":
             parts.append(f"!{key}")
     return ",".join(parts)
-
-
-def _list_with_version(client: KubeClient, path: str, query: dict) -> Tuple[List[dict], str]:
-    """All items of a filtered collection and the list's resourceVersion (to watch from)."""
-    params: Dict[str, Any] = dict(query, limit=LIST_PAGE)
-    items: List[dict] = []
-    version = ""
-    while True:
-        doc = client.get(path, params)
-        items.extend(doc.get("items") or ())
-        meta = doc.get("metadata") or {}
-        version = version or str(meta.get("resourceVersion") or "")
-        if not meta.get("continue"):
-            return items, version
-        params["continue"] = meta["continue"]
-
-
-class _Stream(threading.Thread):
-    """One watch kept open until stopped or the deadline: reopened from the last resourceVersion when the
-    server ends it, relisted (a "sync" item) when that version has expired. Puts (role, stream, kind,
-    payload) items: kind "event" (a watch event), "sync" (the items of a relist) or "error" (an exception)."""
-
-    def __init__(self, role: str, client: KubeClient, path: str, query: dict, version: str,
-                 sink: "queue.Queue[tuple]", deadline: float, window: int) -> None:
-        super().__init__(daemon=True, name=f"pullcheck-watch-{role}")
-        self.role, self.client, self.path, self.query = role, client, path, query
-        self.version, self.sink, self.deadline, self.window = version, sink, deadline, window
-        self._halt = threading.Event()
-
-    def stop(self) -> None:
-        """Stop delivering; the thread ends when its current watch request does (at most `window` s)."""
-        self._halt.set()
-
-    def _put(self, kind: str, payload: Any) -> None:
-        if not self._halt.is_set():
-            self.sink.put((self.role, self, kind, payload))
-
-    def run(self) -> None:
-        from urllib3.exceptions import HTTPError as TransportError   # a connection dropped mid-stream
-
-        failures = 0
-        while not self._halt.is_set():
-            remaining = self.deadline - time.monotonic()
-            if remaining < 1:
-                return
-            try:
-                if not self.version:
-                    items, self.version = _list_with_version(self.client, self.path, self.query)
-                    self._put("sync", items)
-                opened = time.monotonic()
-                if not self._watch_once(int(min(self.window, remaining))):
-                    self.version = ""
-                elif time.monotonic() - opened < QUICK_WATCH:
-                    self._halt.wait(QUICK_WATCH)     # a server that ends watches at once must not be hammered
-                failures = 0
-            except (ClusterError, TransportError) as exc:
-                failures += 1
-                if failures > WATCH_RETRIES:
-                    self._put("error", exc if isinstance(exc, ClusterError) else ClusterError(str(exc)))
-                    return
-                self._halt.wait(min(2.0 ** failures, 8.0))
-            except ApiError as exc:
-                self._put("error", exc)
-                return
-
-    def _watch_once(self, seconds: int) -> bool:
-        """One watch request; False when the resourceVersion has expired (410)."""
-        query = dict(self.query, resourceVersion=self.version, allowWatchBookmarks="true")
-        events = self.client.watch(self.path, query, seconds=seconds)
-        try:
-            for event in events:
-                if self._halt.is_set():
-                    return True
-                kind, obj = event.get("type"), event.get("object") or {}
-                if kind == "ERROR":      # a Status in the stream: handled below like an HTTP error
-                    raise ApiError(int(obj.get("code") or 500), str(obj.get("reason") or ""),
-                                   str(obj.get("message") or "watch error"), self.path)
-                version = (obj.get("metadata") or {}).get("resourceVersion")
-                if version:
-                    self.version = version
-                if kind != "BOOKMARK":
-                    self._put("event", event)
-        except ApiError as exc:
-            if exc.status == 410:
-                return False
-            raise
-        finally:
-            events.close()
-        return True

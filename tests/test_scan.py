@@ -7,6 +7,8 @@ import json
 import os
 import shutil
 import subprocess
+import threading
+import time
 import uuid
 
 import pytest
@@ -252,3 +254,63 @@ def test_scan_through_the_real_kubectl(world):
                           timeout=60)
     assert proc.returncode == 1, proc.stderr
     assert proc.stdout.splitlines()[-1].startswith("Summary: 1 pod cannot pull images in namespace shop")
+
+
+# -- scan --watch -------------------------------------------------------------------------------------------
+def _pulled(pod: dict) -> None:
+    for status in pod["status"]["containerStatuses"]:
+        status["state"] = {"running": {"startedAt": "2026-11-22T03:00:00Z"}}
+        status["imageID"] = status["image"] + "@sha256:" + "ab" * 32
+        status["ready"] = True
+    pod["status"]["phase"] = "Running"
+
+
+def _later(seconds: float, action) -> threading.Thread:
+    thread = threading.Thread(target=lambda: (time.sleep(seconds), action()), daemon=True)
+    thread.start()
+    return thread
+
+
+def test_scan_watch_ends_when_the_failing_pods_pull(world, capsys):
+    deployment_pods(world, "nonexistent-tag", "web", "aa11", 2)
+    fixes = _later(0.5, lambda: [world.cluster.modify("Pod", f"web-aa11-p{i}", _pulled, namespace=NS)
+                                 for i in range(2)])
+    started = time.monotonic()
+    code, out, _ = run(capsys, "scan", "--kubeconfig", world.kubeconfig, "--watch", "--timeout", "20")
+    fixes.join()
+    assert code == 0 and time.monotonic() - started < 10
+    assert "[1] tag-not-found" in out      # the scan comes first
+    assert out.splitlines()[-1].startswith("recovered after ")
+    assert "the 2 failing pod(s) pull again (2 pulled in place)" in out
+    assert world.cluster.requests.count(verb="watch", resource="pods") >= 1
+
+
+def test_scan_watch_follows_a_rollout_that_replaces_the_failing_pods(world, capsys):
+    deployment_pods(world, "nonexistent-tag", "web", "bad01", 1)
+
+    def roll_out() -> None:
+        world.cluster.delete("Pod", "web-bad01-p0", namespace=NS)
+        world.add("success", "web-good2-p0", owner=("ReplicaSet", "web-good2"),
+                  labels={"app": "web", "pod-template-hash": "good2"})
+
+    _later(0.5, roll_out).join(timeout=0)
+    code, doc, _ = scan_json(capsys, world, "--watch", "--timeout", "20")
+    assert code == 0 and doc["kind"] == "ScanWatch" and doc["scan"]["kind"] == "ScanReport"
+    assert doc["replaced"] == ["shop/web-bad01-p0"]
+    assert [p["name"] for p in doc["pods"]] == ["web-good2-p0"] and doc["pods"][0]["state"] == "pulled"
+
+
+def test_scan_watch_times_out_with_what_still_fails(world, capsys):
+    deployment_pods(world, "auth-no-secret", "api", "cc33", 2)
+    code, out, _ = run(capsys, "scan", "--kubeconfig", world.kubeconfig, "--watch", "--timeout", "1.5")
+    assert code == 1
+    assert out.splitlines()[-1].startswith("not recovered within ")
+    assert "2 pod(s) still failing" in out and "shop/api-cc33-p0 (" in out
+
+
+def test_scan_watch_with_nothing_failing_ends_at_once(world, capsys):
+    world.add("success", "fine")
+    code, out, _ = run(capsys, "scan", "--kubeconfig", world.kubeconfig, "--watch")
+    assert code == 0 and out.splitlines()[-1] == "nothing was failing"
+    code, _, err = run(capsys, "scan", "--kubeconfig", world.kubeconfig, "--watch", "--probe")
+    assert code == 2 and "--watch cannot be combined with --probe" in err

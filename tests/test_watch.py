@@ -17,7 +17,8 @@ import pytest
 from pullcheck.errors import UsageError
 from pullcheck.kube.client import KubeClient
 from pullcheck.kube.config import load
-from pullcheck.watch import (FAILED, FAILING, GONE, PULLED, RECOVERED, TIMEOUT, WAITING, _Stream, all_pulled,
+from pullcheck.kube.watchstream import WatchStream
+from pullcheck.watch import (FAILED, FAILING, GONE, PULLED, RECOVERED, TIMEOUT, WAITING, all_pulled,
                              container_pulls, label_selector_text, watch_pod)
 from pullcheck.watch_render import TerminalProgress, render_watch, status_line, summary_line
 from tests.fakeapi import FakeCluster, captured_pod
@@ -262,7 +263,7 @@ def test_410_in_the_stream_after_compaction_relists_and_rewatches(make) -> None:
 
 
 def test_bookmarks_move_the_resource_version_without_being_delivered(monkeypatch) -> None:
-    monkeypatch.setattr("pullcheck.watch.QUICK_WATCH", 0.01)
+    monkeypatch.setattr("pullcheck.kube.watchstream.QUICK_WATCH", 0.01)
     class Client:
         def __init__(self) -> None:
             self.versions: List[str] = []
@@ -276,7 +277,7 @@ def test_bookmarks_move_the_resource_version_without_being_delivered(monkeypatch
 
     sink: "queue.Queue[tuple]" = queue.Queue()
     client = Client()
-    stream = _Stream("pod", client, "/api/v1/namespaces/shop/pods", {}, "100", sink, time.monotonic() + 5, 60)
+    stream = WatchStream("pod", client, "/api/v1/namespaces/shop/pods", {}, "100", sink, time.monotonic() + 5, 60)
     stream.start()
     role, source, kind, payload = sink.get(timeout=4)
     stream.stop()

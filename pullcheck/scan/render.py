@@ -16,6 +16,17 @@ _RAN_BEFORE_TEXT = ("pods that ran before and cannot pull again after a restart:
                     "workloads (rotated credentials, a deleted tag, a registry or network outage)")
 
 
+def render_scan_watch(followed, output: str, *, color: bool) -> str:
+    """`scan --watch`: the follow's result (pullcheck.scan.follow.ScopeWatch); json/yaml embed the scan."""
+    if output in ("json", "yaml"):
+        return _structured(followed.to_dict(), output)
+    text = _Text(wide=output == "wide", color=color)
+    text.lines.append("")
+    recovered = followed.exit_code == 0
+    text.lines.append(text.style(followed.summary_line(), fg="green" if recovered else "red", bold=True))
+    return text.done()
+
+
 def render_scan(report: ScanReport, output: str, *, color: bool) -> str:
     if output in ("json", "yaml"):
         return _structured(report.to_dict(), output)
