@@ -79,7 +79,7 @@ def test_version_and_discovery(cluster: FakeCluster) -> None:
     groups = {g.name for g in k8s.ApisApi(api).get_api_versions().groups}
     assert groups == {"apps", "batch", "events.k8s.io"}
     assert {r.name for r in k8s.AppsV1Api(api).get_api_resources().resources} == {
-        "deployments", "replicasets", "statefulsets", "daemonsets"}
+        "deployments", "replicasets", "statefulsets", "daemonsets", "controllerrevisions"}
 
 
 def test_get_pod_returns_the_captured_object(cluster: FakeCluster) -> None:

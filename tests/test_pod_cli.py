@@ -290,10 +290,12 @@ def test_in_cluster_configuration(fake_cluster_factory, tmp_path, capsys, monkey
 
     cluster, _ = seeded(fake_cluster_factory, tmp_path, "dns-failure", tls=True)
     token = cluster.add_user("system:serviceaccount:rig-cases:pullcheck")
-    (tmp_path / "token").write_text(token)
+    (tmp_path / "token").write_text(token + "\n")
     (tmp_path / "namespace").write_text(NS)
+    shutil.copy(cluster.ca_file, tmp_path / "ca.crt")
     monkeypatch.setattr(incluster_config, "SERVICE_TOKEN_FILENAME", str(tmp_path / "token"))
     monkeypatch.setattr(incluster_config, "SERVICE_CERT_FILENAME", cluster.ca_file)
+    monkeypatch.setattr(pc_config, "SERVICE_ACCOUNT_DIR", str(tmp_path))       # the fast path
     monkeypatch.setattr(pc_config, "IN_CLUSTER_NAMESPACE_FILE", str(tmp_path / "namespace"))
     host, port = cluster.url.split("://")[1].rsplit(":", 1)
     monkeypatch.setenv("KUBERNETES_SERVICE_HOST", host)
