@@ -23,7 +23,7 @@ _WHEN_TEXT = {NOW: "helps now", AFTER_FIX: "after the fix", NOT_FOR_THIS_CAUSE: 
 
 def render_pod(report: PodReport, output: str, *, color: bool) -> str:
     if output in ("json", "yaml"):
-        return _structured(report.to_dict(), output)
+        return structured(report.to_dict(), output)
     return _PodText(report, wide=output == "wide", color=color).render()
 
 
@@ -34,8 +34,8 @@ def render_pod_with_node(report: PodReport, node_report, conclusions: list, outp
     if output in ("json", "yaml"):
         doc = report.to_dict()
         doc["nodeProbe"] = dict(node_report.to_dict(), conclusions=conclusions)
-        return _structured(doc, output)
-    text = _Text(wide=output == "wide", color=color)
+        return structured(doc, output)
+    text = TextBlock(wide=output == "wide", color=color)
     text.bullets(f"On node {node_report.node}:", conclusions)
     return render_pod(report, output, color=color) + "\n" + render_node(node_report, output, color=color) \
         + "\n" + text.done()
@@ -43,15 +43,15 @@ def render_pod_with_node(report: PodReport, node_report, conclusions: list, outp
 
 def render_explanation(report: Explanation, output: str, *, color: bool) -> str:
     if output in ("json", "yaml"):
-        return _structured(report.to_dict(), output)
-    text = _Text(wide=output == "wide", color=color)
+        return structured(report.to_dict(), output)
+    text = TextBlock(wide=output == "wide", color=color)
     if report.image is not None:
         text.field("Image", _image_line(report.image))
     text.verdict(report.verdict)
     return text.done()
 
 
-def _structured(doc: dict[str, Any], output: str) -> str:
+def structured(doc: dict[str, Any], output: str) -> str:
     if output == "json":
         return json.dumps(doc, indent=2) + "\n"
     import yaml
@@ -71,7 +71,7 @@ def _image_line(image) -> str:
     return f"{shown}  ({', '.join(parts)})"
 
 
-class _Text:
+class TextBlock:
     """Accumulates lines; wraps to the terminal unless wide; colours only when asked."""
 
     def __init__(self, *, wide: bool, color: bool) -> None:
@@ -146,7 +146,7 @@ class _Text:
         return "\n".join(self.lines) + "\n"
 
 
-class _PodText(_Text):
+class _PodText(TextBlock):
     def __init__(self, report: PodReport, *, wide: bool, color: bool) -> None:
         super().__init__(wide=wide, color=color)
         self.report = report

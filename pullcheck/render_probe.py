@@ -9,7 +9,7 @@ _STATUS_COLOURS = {"ok": "green", "failed": "red", "skipped": "yellow", "info": 
 
 
 def write_probe(text: Any, probe: ProbeSection, title: str = "Registry probe (from this workstation):") -> None:
-    """Append the probe to a render._Text: a header line, one line per step, evidence indented."""
+    """Append the probe to a render.TextBlock: a header line, one line per step, evidence indented."""
     text.blank()
     text.lines.append(text.style(title, bold=True))
     outcome = "pullable" if probe.cause is None else f"not pullable: {probe.cause}"
@@ -32,11 +32,11 @@ def write_probe(text: Any, probe: ProbeSection, title: str = "Registry probe (fr
 
 
 def render_images(check: ImageCheck, output: str, *, color: bool) -> str:
-    from pullcheck.render import _structured, _Text
+    from pullcheck.render import structured, TextBlock
 
     if output in ("json", "yaml"):
-        return _structured(check.to_dict(), output)
-    text = _Text(wide=output == "wide", color=color)
+        return structured(check.to_dict(), output)
+    text = TextBlock(wide=output == "wide", color=color)
     rows = []
     for info, probe in check.images:
         if info.invalid:

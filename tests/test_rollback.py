@@ -11,7 +11,6 @@ import json
 from dataclasses import replace
 from datetime import timedelta
 
-import pytest
 
 from pullcheck.diagnose import diagnose_pod
 from pullcheck.report import AFTER_FIX, NOT_FOR_THIS_CAUSE, NOT_OFFERED, NOW, RISKY, SAFE, UNCHECKED

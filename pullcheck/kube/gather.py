@@ -47,24 +47,24 @@ def gather_pod(client: KubeClient, namespace: str, name: str) -> PodSnapshot:
                               lambda: list(client.list(cluster_scoped("nodes"), page_size=100)))
         owner_f = pool.submit(_owner_and_history, client, namespace, pod, skipped, with_history)
         sa_f = pool.submit(_service_account, client, namespace, sa_name)
-        secret_fs = {n: pool.submit(_secret, client, namespace, n) for n in pod_secret_names}
+        secret_fs = {n: pool.submit(read_pull_secret, client, namespace, n) for n in pod_secret_names}
 
         service_account, sa_status = sa_f.result()
         if sa_status == "forbidden":
             skipped.append(Skipped("service account", f"forbidden: cannot get serviceaccounts in {namespace}"))
         for extra in _secret_names(service_account or {}):
             if extra not in secret_fs:
-                secret_fs[extra] = pool.submit(_secret, client, namespace, extra)
+                secret_fs[extra] = pool.submit(read_pull_secret, client, namespace, extra)
         referenced = set(secret_fs)
         owner, history = owner_f.result()
         for revision in history.revisions if history else ():
             for extra in revision.pull_secrets:
                 if extra not in secret_fs:
-                    secret_fs[extra] = pool.submit(_secret, client, namespace, extra)
+                    secret_fs[extra] = pool.submit(read_pull_secret, client, namespace, extra)
         secrets = {n: f.result() for n, f in secret_fs.items()}
 
         missing = [s for s in secrets.values() if s.status == "missing" and s.name in referenced]
-        searches = {s.name: pool.submit(_search_other_namespaces, client, s.name) for s in missing}
+        searches = {s.name: pool.submit(search_other_namespaces, client, s.name) for s in missing}
         for secret_name, future in searches.items():
             secrets[secret_name].elsewhere, secrets[secret_name].found_in = future.result()
         if any(s.status == "forbidden" for s in secrets.values()):
@@ -150,7 +150,7 @@ def _service_account(client: KubeClient, namespace: str, name: str) -> tuple[dic
         return None, "unknown"
 
 
-def _secret(client: KubeClient, namespace: str, name: str) -> SecretLookup:
+def read_pull_secret(client: KubeClient, namespace: str, name: str) -> SecretLookup:
     try:
         raw = client.get(namespaced(namespace, "secrets", name))
     except NotFound:
@@ -163,7 +163,7 @@ def _secret(client: KubeClient, namespace: str, name: str) -> SecretLookup:
     return SecretLookup(name=name, status="found", decoded=decode_pull_secret(raw), redacted=redact_secret(raw))
 
 
-def _search_other_namespaces(client: KubeClient, name: str) -> tuple[str, tuple[str, ...]]:
+def search_other_namespaces(client: KubeClient, name: str) -> tuple[str, tuple[str, ...]]:
     """Namespaces holding a secret of this name, reading metadata only (never the values)."""
     try:
         items = client.list("/api/v1/secrets", {"fieldSelector": f"metadata.name={name}"},

@@ -7,11 +7,11 @@ else nodes as rows and checks as columns under short headers (PULL1, DNS2) expla
 """
 from __future__ import annotations
 
-import json
 import shutil
-from typing import Any, Dict, List, Optional, Sequence
+from typing import List, Optional, Sequence
 
 from pullcheck.node.compare import NodeComparison
+from pullcheck.render import structured
 from pullcheck.node.fleet import (CONFIG, ERROR, PROBED, SKIPPED, VALUE, Cell, Column, Difference, FleetReport,
                                   Grid)
 from pullcheck.report import PodReport
@@ -29,7 +29,7 @@ DELTA_LINES = 4              # settings lines shown per differing node group
 
 def render_fleet(report: FleetReport, output: str, *, color: bool, width: Optional[int] = None) -> str:
     if output in ("json", "yaml"):
-        return _structured(report.to_dict(), output)
+        return structured(report.to_dict(), output)
     probed = report.probed
     lines = [_bold(f"Node probe of {report.target}: {len(report.nodes)} node(s), {report.parallel} in parallel, "
                    f"{report.seconds:.1f}s", color)]
@@ -67,7 +67,7 @@ def render_comparison(report: PodReport, comparison: NodeComparison, output: str
     if output in ("json", "yaml"):
         doc = report.to_dict()
         doc["nodeComparison"] = comparison.to_dict()
-        return _structured(doc, output)
+        return structured(doc, output)
     target, other = comparison.target, comparison.other
     title = f"Node comparison: {target.node} (the pod's node)" + (f" and {other.node}" if other else "")
     lines = [_bold(title, color)]
@@ -244,11 +244,3 @@ def _rstrip(lines: List[str]) -> List[str]:
 
 def _terminal_width() -> int:
     return max(shutil.get_terminal_size((120, 24)).columns, 80)
-
-
-def _structured(doc: Dict[str, Any], output: str) -> str:
-    if output == "json":
-        return json.dumps(doc, indent=2) + "\n"
-    import yaml
-
-    return yaml.safe_dump(doc, sort_keys=False, allow_unicode=True, width=120)

@@ -212,14 +212,14 @@ def _pull_secrets(client: KubeClient, pool: ThreadPoolExecutor, pods: Iterable[d
                   skipped: list[Skipped]) -> dict[tuple[str, str], SecretLookup]:
     """Each secret named by a failing pod's imagePullSecrets, read once; a missing one is also looked
     for (metadata only) in other namespaces, as `pod` does."""
-    from pullcheck.kube.gather import _search_other_namespaces, _secret
+    from pullcheck.kube.gather import read_pull_secret, search_other_namespaces
 
     wanted = {(p["metadata"].get("namespace", "default"), ref["name"]) for p in pods
               for ref in (p.get("spec") or {}).get("imagePullSecrets") or () if isinstance(ref, dict) and ref.get("name")}
-    reads = {key: pool.submit(_secret, client, *key) for key in sorted(wanted)}
+    reads = {key: pool.submit(read_pull_secret, client, *key) for key in sorted(wanted)}
     found = {key: future.result() for key, future in reads.items()}
     missing_names = sorted({name for (_, name), lookup in found.items() if lookup.status == "missing"})
-    searches = dict(zip(missing_names, pool.map(lambda name: _search_other_namespaces(client, name), missing_names)))
+    searches = dict(zip(missing_names, pool.map(lambda name: search_other_namespaces(client, name), missing_names)))
     for (_, name), lookup in found.items():
         if lookup.status == "missing":
             lookup.elsewhere, lookup.found_in = searches[name]

@@ -1,7 +1,7 @@
 """Format a ScanReport: an overview table, one block per group, the registries, and the summary line."""
 from __future__ import annotations
 
-from pullcheck.render import _structured, _Text
+from pullcheck.render import structured, TextBlock
 from pullcheck.scan.report import MIXED, NEW_PODS, Group, ScanReport
 from pullcheck.timeutil import format_time, human_duration
 
@@ -19,8 +19,8 @@ _RAN_BEFORE_TEXT = ("pods that ran before and cannot pull again after a restart:
 def render_scan_watch(followed, output: str, *, color: bool) -> str:
     """`scan --watch`: the follow's result (pullcheck.scan.follow.ScopeWatch); json/yaml embed the scan."""
     if output in ("json", "yaml"):
-        return _structured(followed.to_dict(), output)
-    text = _Text(wide=output == "wide", color=color)
+        return structured(followed.to_dict(), output)
+    text = TextBlock(wide=output == "wide", color=color)
     text.lines.append("")
     recovered = followed.exit_code == 0
     text.lines.append(text.style(followed.summary_line(), fg="green" if recovered else "red", bold=True))
@@ -29,11 +29,11 @@ def render_scan_watch(followed, output: str, *, color: bool) -> str:
 
 def render_scan(report: ScanReport, output: str, *, color: bool) -> str:
     if output in ("json", "yaml"):
-        return _structured(report.to_dict(), output)
+        return structured(report.to_dict(), output)
     return _ScanText(report, wide=output == "wide", color=color).render()
 
 
-class _ScanText(_Text):
+class _ScanText(TextBlock):
     def __init__(self, report: ScanReport, *, wide: bool, color: bool) -> None:
         super().__init__(wide=wide, color=color)
         self.report = report

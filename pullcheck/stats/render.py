@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from pullcheck.render import _structured, _Text
+from pullcheck.render import structured, TextBlock
 from pullcheck.stats.aggregate import (EVENT_RETENTION, GroupStats, PullRecord, PullStats, limit_texts, seconds_text,
                                        size_text)
 from pullcheck.timeutil import format_time, human_duration
@@ -14,7 +14,7 @@ SHOWN_SLOWEST = 5       # slowest pulls in table output (wide lists all that wer
 
 def render_stats(stats: PullStats, output: str, *, color: bool) -> str:
     if output in ("json", "yaml"):
-        return _structured(stats.to_dict(), output)
+        return structured(stats.to_dict(), output)
     return _StatsText(stats, wide=output == "wide", color=color).render()
 
 
@@ -43,7 +43,7 @@ def _times(group: GroupStats) -> list[str]:
     return [seconds_text(spread.median), seconds_text(spread.p95), seconds_text(spread.max)]
 
 
-class _StatsText(_Text):
+class _StatsText(TextBlock):
     def __init__(self, stats: PullStats, *, wide: bool, color: bool) -> None:
         super().__init__(wide=wide, color=color)
         self.stats = stats
