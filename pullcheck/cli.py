@@ -180,6 +180,9 @@ def cli(ctx: click.Context) -> None:
               help="With --on-node: also probe a healthy node (one that has the image cached, where the owner's other "
                    "pods run) and put the two side by side.")
 @click.option("--compare-with", metavar="NODE", help="With --on-node: compare with this node instead.")
+@click.option("--with-credentials", is_flag=True,
+              help="With --on-node: pull with the credentials the kubelet would use (the pod's pull secrets, or "
+                   "--secret NS/NAME to try a fix), passed through a short-lived Secret owned by the probe pod.")
 @click.option("--watch", is_flag=True,
               help="Follow the pod (a watch) until its images pull, following a replacement pod in a rollout, or "
                    "--timeout (default 600s) passes; progress on stderr at a terminal. Exit 0 recovered, 1 not.")
@@ -187,16 +190,20 @@ def cli(ctx: click.Context) -> None:
 @_global_options
 def pod_command(name: str | None, capture: str | None, container: str | None, save: str | None,
                 probe: bool, on_node: bool, probe_image: str | None, probe_namespace: str | None,
-                compare: bool, compare_with: str | None, watch: bool) -> None:
+                compare: bool, compare_with: str | None, with_credentials: bool, watch: bool) -> None:
     """Diagnose image pull problems of pod NAME."""
     from pullcheck import diagnose, render
     from pullcheck.snapshot import load_capture, save_bundle
 
     opts = settings()
     if watch:
-        _watch_pod(opts, name, container, capture=capture, save=save, probe=probe, on_node=on_node)
-    if (compare or compare_with) and not on_node:
-        raise UsageError("--compare and --compare-with need --on-node")
+        _watch_pod(opts, name, container, capture=capture, save=save, probe=probe, on_node=on_node,
+                   with_credentials=with_credentials)
+    if (compare or compare_with or with_credentials) and not on_node:
+        raise UsageError("--compare, --compare-with and --with-credentials need --on-node")
+    given = click.get_current_context().meta.get(_PROBE_KEY, {})
+    if with_credentials and given.get("no_creds"):
+        raise UsageError("--with-credentials and --no-creds exclude each other")
     if capture:
         if save:
             raise UsageError("--save reads from the cluster; it cannot be combined with -f")
@@ -219,8 +226,8 @@ def pod_command(name: str | None, capture: str | None, container: str | None, sa
         probe_settings = _probe_settings(opts, probing.FROM_POD, None if capture else client)
         probes = probing.probe_pod(snapshot, report, probe_settings, log=opts.log if opts.verbose else None)
         report = diagnose.diagnose_pod(snapshot, container=container, probes=probes)
-    elif click.get_current_context().meta.get(_PROBE_KEY):
-        raise UsageError("the registry probe options need --probe")
+    elif given and not (with_credentials and set(given) == {"secret"}):
+        raise UsageError("the registry probe options need --probe (--secret also works with --with-credentials)")
     if not on_node:
         click.echo(render.render_pod(report, opts.output, color=opts.color), nl=False)
         sys.exit(report.exit_code)
@@ -233,6 +240,12 @@ def pod_command(name: str | None, capture: str | None, container: str | None, sa
     images = list(dict.fromkeys(c.image.written for c in report.containers if c.status in PROBLEM_STATUSES))
     request = node.node_request(node_name, images=images or all_images, registries=(), probe_image=probe_image,
                                 namespace=probe_namespace, timeout=180)
+    if with_credentials:
+        from pullcheck import probing
+        from pullcheck.node import credentials as node_credentials
+
+        secret = probing.read_secret(client, given["secret"]) if given.get("secret") else None
+        request = node_credentials.with_pod_credentials(request, snapshot, secret)
     if compare or compare_with:
         from pullcheck.node.compare import compare_probe
 
@@ -241,7 +254,10 @@ def pod_command(name: str | None, capture: str | None, container: str | None, sa
         click.echo(text, nl=False)
         sys.exit(code)
     node_report = node.run_node_report(client, request)
-    conclusions = node.node_conclusions(node_report, request.images)
+    if with_credentials:
+        conclusions = node_credentials.credential_conclusions(node_report, request)
+    else:
+        conclusions = node.node_conclusions(node_report, request.images)
     click.echo(render.render_pod_with_node(report, node_report, conclusions, opts.output, color=opts.color), nl=False)
     sys.exit(max(report.exit_code, node_report.exit_code))
 

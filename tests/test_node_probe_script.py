@@ -299,3 +299,192 @@ def test_end_to_end_through_the_fake_api_server(fake_cluster_factory, containerd
     assert re.search(rf"^pull +{re.escape(missing)} +fail +auth-missing +", table, re.M)
     assert re.search(r"^1 of \d+ checks failed$", table, re.M)
     print(table)                     # the README's example output comes from here (pytest -s)
+
+
+# ---------------------------------------------------------------------------------- pulls with credentials
+WRONG_PASSWORD = "not-the-password-4711"
+
+
+def auth_line(image: str, label: str, user: str, password: str) -> str:
+    return f"{image}\t{label}\t{base64.b64encode(f'{user}:{password}'.encode()).decode()}\n"
+
+
+def secret_forms(user: str, password: str) -> List[str]:
+    """Every form a credential could leak in."""
+    return [password, f"{user}:{password}", base64.b64encode(f"{user}:{password}".encode()).decode(), user]
+
+
+def run_with_credentials(args: List[str], lines: str, tmp_path: Path, node: Containerd, *,
+                         path: Optional[str] = None, env: Optional[Dict[str, str]] = None
+                         ) -> "subprocess.CompletedProcess[str]":
+    """The probe pod's credentials command: the Secret's file (mode 0400, as the kubelet mounts it) is
+    opened as descriptor 3 by the wrapper shell, which then runs the script (here without chroot)."""
+    volume = tmp_path / "secret-volume"
+    volume.mkdir()
+    secret_file = volume / podspec.CREDENTIALS_KEY
+    secret_file.write_text(lines)
+    secret_file.chmod(podspec.CREDENTIALS_FILE_MODE)
+    pod = podspec.probe_pod(name="p", node="n", namespace="ns", image="busybox", script=podspec.probe_script(),
+                            args=args, deadline_seconds=60, credentials_secret="p-creds")
+    command = pod["spec"]["containers"][0]["command"]
+    assert command[:2] == ["/bin/sh", "-c"] and "exec chroot /host /bin/sh" in command[2]
+    assert command[-2:] == ["--credentials-fd", "3"]
+    wrapper = command[2].replace("chroot /host ", "").replace(podspec.CREDENTIALS_MOUNT, str(volume))
+    full_env = {"PATH": path or os.environ["PATH"], "LC_ALL": "C", "PULLCHECK_RUNTIME_PID": str(node.pid)}
+    full_env.update(env or {})
+    return subprocess.run([command[0], command[1], wrapper, *command[3:]], capture_output=True, text=True,
+                          env=full_env, timeout=120)
+
+
+@pytest.fixture(scope="module")
+def credential_run(containerd_node: Containerd, plain_registry, basic_registry, tmp_path_factory) -> Iterator[tuple]:
+    """One run: the right credentials; a wrong one before the right one (the kubelet tries both); only a
+    wrong one; none for a public image and none for a private one."""
+    from tests.harness import PASSWORD, USER
+
+    basic, plain = basic_registry.host, plain_registry.host
+    images = {"right": f"{basic}/private/hello:v1", "wrong-then-right": f"{basic}/private/hello:v2",
+              "wrong": f"{basic}/private/nosuch:v1", "public": f"{plain}/test/hello:v1.2.3",
+              "private-without": f"{basic}/private/hello:latest"}
+    for image in images.values():
+        containerd_node.remove_image(image)
+    lines = (auth_line(images["right"], "secret:shop/right", USER, PASSWORD)
+             + auth_line(images["wrong-then-right"], "secret:shop/wrong", USER, WRONG_PASSWORD)
+             + auth_line(images["wrong-then-right"], "secret:shop/right", USER, PASSWORD)
+             + auth_line(images["wrong"], "secret:shop/wrong", USER, WRONG_PASSWORD))
+    args = ["--pull-timeout", "20"]
+    for image in images.values():
+        args += ["--image", image]
+    done = run_with_credentials(args, lines, tmp_path_factory.mktemp("creds"), containerd_node)
+    assert done.returncode == 0, done.stderr
+    output = parse_records(done.stdout)
+    assert output.complete and not output.noise, done.stdout + done.stderr
+    yield images, output, done
+
+
+def test_right_credentials_pull_and_are_named_not_shown(credential_run) -> None:
+    images, output, _ = credential_run
+    record = output.one("pull", images["right"])
+    assert record.status == "ok" and record.fields["via"] == "ctr"
+    assert record.fields["auth"] == "secret:shop/right" and "attempt" not in record.fields
+    summary = output.one("credentials")
+    assert summary.status == "info" and summary.subject == "fd 3"
+    assert summary.detail.startswith("4 credential(s) for 3 image(s)")
+
+
+def test_the_kubelet_order_a_wrong_credential_then_the_right_one(credential_run) -> None:
+    images, output, _ = credential_run
+    record = output.one("pull", images["wrong-then-right"])
+    assert record.status == "ok"
+    assert record.fields["auth"] == "secret:shop/right" and record.fields["attempt"] == "2 of 2"
+    assert record.body.startswith("attempt 1 with secret:shop/wrong: ctr: failed to resolve reference")
+    assert "401 Unauthorized" in record.body
+
+
+def test_wrong_credentials_are_a_401_with_the_secret_named(credential_run) -> None:
+    images, output, _ = credential_run
+    record = output.one("pull", images["wrong"])
+    assert record.status == "fail" and record.fields["auth"] == "secret:shop/wrong"
+    assert "401 Unauthorized" in pull_error(record)
+    assert classify_pull(record).cause in ("auth-missing", "auth-rejected")
+
+
+def test_images_without_credentials_pull_anonymously(credential_run) -> None:
+    images, output, _ = credential_run
+    public = output.one("pull", images["public"])
+    assert public.status == "ok" and public.fields["auth"] == "none"
+    private = output.one("pull", images["private-without"])
+    assert private.status == "fail" and private.fields["auth"] == "none" and "401 Unauthorized" in pull_error(private)
+
+
+def test_no_credential_byte_in_the_output(credential_run) -> None:
+    from tests.harness import PASSWORD, USER
+
+    _, output, done = credential_run
+    everything = done.stdout + done.stderr + "".join(r.subject + r.detail for r in output.records)
+    for leaked in secret_forms(USER, PASSWORD) + secret_forms(USER, WRONG_PASSWORD)[:3]:
+        assert leaked not in everything
+
+
+STUB_CRICTL = r"""#!/bin/sh
+# stand-in crictl: advertises CRICTL_AUTH in `pull --help` (unless STUB_OLD is set); a pull notes its
+# arguments, its CRICTL_AUTH and its open descriptors, then fails echoing the credentials it got
+if [ "$1" = pull ] && [ "$2" = --help ]; then
+    [ -n "${STUB_OLD:-}" ] || echo '   --auth AUTH_STRING  Use AUTH_STRING for accessing the registry [$CRICTL_AUTH]'
+    exit 0
+fi
+{ for arg in "$@"; do echo "arg $arg"; done
+  echo "env ${CRICTL_AUTH:-}"; } >> "$STUB_LOG"
+/bin/ls -l /proc/$$/fd/ >> "$STUB_LOG"
+auth=${CRICTL_AUTH:-}
+prev=""
+for arg in "$@"; do case $prev in --auth) auth=$arg ;; esac; prev=$arg; done
+decoded=$(printf '%s' "$auth" | base64 -d)
+echo "time=\"x\" level=fatal msg=\"pulling image: rpc error: code = Unknown desc = auth $auth for $decoded refused\"" >&2
+exit 1
+"""
+
+
+@pytest.mark.parametrize("old", [False, True])
+def test_crictl_gets_the_credentials_in_its_environment_not_its_arguments(
+        containerd_node: Containerd, tmp_path: Path, old: bool) -> None:
+    from tests.harness import PASSWORD, USER
+
+    path = tool_dir(tmp_path, BASE_TOOLS)
+    stub = Path(path) / "crictl"
+    stub.write_text(STUB_CRICTL)
+    stub.chmod(0o755)
+    log = tmp_path / "crictl.log"
+    image = "registry.pullcheck.test/private/app:v1"
+    env = {"STUB_LOG": str(log), "STUB_OLD": "1" if old else ""}
+    done = run_with_credentials(["--image", image], auth_line(image, "secret:shop/right", USER, PASSWORD),
+                                tmp_path, containerd_node, path=path, env=env)
+    seen = log.read_text().splitlines()
+    auth = base64.b64encode(f"{USER}:{PASSWORD}".encode()).decode()
+    args = [line[4:] for line in seen if line.startswith("arg ")]
+    assert args[0] == "--debug=false"
+    if old:       # a crictl without CRICTL_AUTH: --auth, the only other way
+        assert args[-4:] == ["pull", "--auth", auth, image] and "env " in seen
+    else:
+        assert args[-2:] == ["pull", image] and f"env {auth}" in seen
+        assert not any(PASSWORD in a or auth in a for a in args)
+    open_files = [line for line in seen if " -> " in line]
+    assert open_files and not [line for line in open_files if "secret-volume" in line]   # descriptor 3 was closed
+    record = parse_records(done.stdout).one("pull", image)
+    assert record.status == "fail" and record.fields["via"] == "crictl" and record.fields["auth"] == "secret:shop/right"
+    assert "auth *** for *** refused" in record.body
+    for leaked in secret_forms(USER, PASSWORD):
+        assert leaked not in done.stdout + done.stderr + record.detail
+
+
+def test_nerdctl_is_not_given_credentials(containerd_node: Containerd, tmp_path: Path) -> None:
+    path = tool_dir(tmp_path, BASE_TOOLS)
+    stub = Path(path) / "nerdctl"
+    stub.write_text("#!/bin/sh\necho pulled\n")
+    stub.chmod(0o755)
+    private, public = "registry.pullcheck.test/private/app:v1", "registry.pullcheck.test/public/app:v1"
+    done = run_with_credentials(["--image", private, "--image", public], auth_line(private, "secret:shop/s", "u", "pw"),
+                                tmp_path, containerd_node, path=path)
+    output = parse_records(done.stdout)
+    skipped = output.one("pull", private)
+    assert skipped.status == "skip" and "nerdctl takes credentials only from a docker config file" in skipped.detail
+    assert output.one("pull", public).status == "ok" and output.one("pull", public).fields["auth"] == "none"
+
+
+def test_ctr_refuses_an_empty_password_instead_of_prompting(containerd_node: Containerd, plain_registry,
+                                                            tmp_path: Path) -> None:
+    image = f"{plain_registry.host}/test/hello:v1"
+    done = run_with_credentials(["--image", image], auth_line(image, "secret:shop/s", "robot", ""), tmp_path,
+                                containerd_node)
+    record = parse_records(done.stdout).one("pull", image)
+    assert record.status == "fail" and "ctr cannot pull with an empty user name or password" in record.body
+
+
+def test_unreadable_credentials_skip_the_pulls(containerd_node: Containerd, plain_registry) -> None:
+    image = f"{plain_registry.host}/test/hello:v1"
+    output = probe(["--image", image, "--credentials-fd", "5"], containerd_node)
+    assert output.one("credentials").status == "fail"
+    pull = output.one("pull", image)
+    assert pull.status == "skip" and "the credentials could not be read" in pull.detail
+    done = run_script(["--credentials-fd", "1"])
+    assert done.returncode == 2 and "from 3 to 9" in parse_records(done.stdout).records[0].detail

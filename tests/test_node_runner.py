@@ -77,16 +77,21 @@ class Kubelet(threading.Thread):
                     return
             self.seen = probe_pods(self.cluster)[0]
             name = self.seen["metadata"]["name"]
-            for step in self.steps:
-                time.sleep(0.05)
-                if step == "log":
-                    self.cluster.set_log(name, podspec.CONTAINER, self.log, NAMESPACE)
-                elif callable(step):
-                    step(name)
-                else:
-                    self.cluster.modify("Pod", name, lambda pod, s=step: pod.update(status=dict(s)), NAMESPACE)
+            play_steps(self.cluster, name, self.steps, self.log, NAMESPACE)
         except BaseException as exc:  # reported by the test
             self.error = exc
+
+
+def play_steps(cluster: FakeCluster, name: str, steps: List[object], log: str, namespace: str) -> None:
+    """What a stand-in kubelet does to probe pod `name`: status dicts, "log" (sets `log`), or callables."""
+    for step in steps:
+        time.sleep(0.05)
+        if step == "log":
+            cluster.set_log(name, podspec.CONTAINER, log, namespace)
+        elif callable(step):
+            step(name)
+        else:
+            cluster.modify("Pod", name, lambda pod, s=step: pod.update(status=dict(s)), namespace)
 
 
 def container_status(state: Dict[str, object]) -> dict:

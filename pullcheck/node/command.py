@@ -91,12 +91,12 @@ def node_conclusions(node_report, images: Sequence[str]) -> List[str]:
 
 
 def cleanup_probe_pods(client: KubeClient, namespace: Optional[str], all_namespaces: bool) -> str:
-    from pullcheck.node.runner import cleanup
+    from pullcheck.node.runner import cleanup, cleanup_credentials
 
-    deleted = cleanup(client, None if all_namespaces else (namespace or podspec.DEFAULT_NAMESPACE))
-    if not deleted:
-        return "no probe pods found\n"
-    return "".join(f"deleted pod {name}\n" for name in deleted)
+    where = None if all_namespaces else (namespace or podspec.DEFAULT_NAMESPACE)
+    deleted = [f"deleted secret {name}\n" for name in cleanup_credentials(client, where)]
+    deleted += [f"deleted pod {name}\n" for name in cleanup(client, where)]
+    return "".join(deleted) or "no probe pods found\n"
 
 
 def pod_probe_targets(pod: dict) -> Tuple[str, List[str], List[str]]:

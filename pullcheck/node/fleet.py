@@ -23,7 +23,7 @@ from typing import Any, Callable, Dict, Iterator, List, Mapping, Optional, Seque
 from pullcheck.errors import EXIT_CLUSTER, EXIT_OK, EXIT_PROBLEM, ClusterError, PullcheckError, UsageError
 from pullcheck.kube.client import ApiError, Forbidden, KubeClient, NotFound, cluster_scoped, namespaced
 from pullcheck.node.report import NodeCheck, NodeReport, build_report
-from pullcheck.node.runner import ProbeRequest, _sigterm_raises, build_pod, delete_probe_pod, read_node, run_probe
+from pullcheck.node.runner import ProbeRequest, sigterm_raises, build_pod, delete_probe_pod, read_node, run_probe
 
 DEFAULT_PARALLEL = 5
 ABORT_GRACE = 5.0            # seconds the workers get to finish after an interrupt, before a last sweep
@@ -262,7 +262,7 @@ def run_probes(client: KubeClient, requests: Sequence[ProbeRequest], nodes: Mapp
 
     workers = [threading.Thread(target=work, name=f"pullcheck-probe-{i}", daemon=True)
                for i in range(max(1, min(parallel, len(requests))))]
-    with _sigterm_raises():
+    with sigterm_raises():
         try:
             for worker in workers:
                 worker.start()

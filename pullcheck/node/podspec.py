@@ -8,6 +8,14 @@ and hostPID so the script sees the node's resolver and the runtime's /proc entri
 - the host's / is mounted at /host and the container runs `chroot /host /bin/sh -c SCRIPT`: the
   script travels in the pod spec, so no ConfigMap has to be created or cleaned up.
 - no service account token: the probe never talks to the API server.
+
+With pull credentials (`pod NAME --on-node --with-credentials`) the pod also mounts a short-lived
+Secret (see credentials_secret) read-only with mode 0400, and its command becomes
+`/bin/sh -c 'script=$1; shift; exec chroot /host /bin/sh -c "$script" pullcheck-probe "$@" 3< FILE'
+pullcheck-credentials SCRIPT ARGS --credentials-fd 3`:
+the probe image's shell opens the credentials file as descriptor 3 and the chrooted script reads it
+from there, because the mount is not visible under /host. The pod spec names the Secret and the
+descriptor, never a credential.
 """
 from __future__ import annotations
 
@@ -20,6 +28,8 @@ MANAGED_BY = "kubectl-pullcheck"
 COMPONENT_LABEL = "app.kubernetes.io/component"
 COMPONENT = "node-probe"
 PROBE_SELECTOR = f"{MANAGED_BY_LABEL}={MANAGED_BY},{COMPONENT_LABEL}={COMPONENT}"
+CREDENTIALS_COMPONENT = "node-probe-credentials"
+CREDENTIALS_SELECTOR = f"{MANAGED_BY_LABEL}={MANAGED_BY},{COMPONENT_LABEL}={CREDENTIALS_COMPONENT}"
 NODE_ANNOTATION = "pullcheck.io/node"
 CONTAINER = "probe"
 
@@ -39,12 +49,26 @@ SHELL_IMAGE_REPOSITORIES = ("busybox", "alpine", "debian", "ubuntu")
 
 _NAME_UNSAFE = re.compile(r"[^a-z0-9-]+")
 
+CREDENTIALS_VOLUME = "pull-credentials"
+CREDENTIALS_MOUNT = "/pullcheck-credentials"
+CREDENTIALS_KEY = "credentials"
+CREDENTIALS_FD = 3
+CREDENTIALS_FILE_MODE = 0o400          # root (the probe runs as root) may read it, no one else in the pod
+# $1 is the script, the rest its arguments; the redirection opens the file for the exec'd chroot
+_WITH_CREDENTIALS_FD = ('script=$1; shift; exec chroot /host /bin/sh -c "$script" pullcheck-probe "$@" '
+                        f"{CREDENTIALS_FD}< {CREDENTIALS_MOUNT}/{CREDENTIALS_KEY}")
+
 
 def probe_pod_name(node: str) -> str:
     """pullcheck-<node>-<random>: chosen here, not by generateName, so that the pod can be deleted
     even when pullcheck is interrupted before the create call answers."""
     stem = _NAME_UNSAFE.sub("-", node.lower()).strip("-")[:40].strip("-") or "node"
     return f"pullcheck-{stem}-{secrets.token_hex(3)}"
+
+
+def credentials_secret_name(pod_name: str) -> str:
+    """The credentials Secret of a probe pod: its name plus a suffix, so each run has its own."""
+    return f"{pod_name}-creds"
 
 
 def choose_probe_image(node: Dict[str, Any], requested: Optional[str] = None) -> str:
@@ -77,17 +101,53 @@ def probe_args(images: Sequence[str], registries: Sequence[str], pull_timeout: i
 
 
 def probe_pod(*, name: str, node: str, namespace: str, image: str, script: str, args: Sequence[str],
-              deadline_seconds: int) -> Dict[str, Any]:
-    """The pod manifest (what --dry-run prints and what is POSTed)."""
+              deadline_seconds: int, credentials_secret: Optional[str] = None) -> Dict[str, Any]:
+    """The pod manifest (what --dry-run prints and what is POSTed); with `credentials_secret`, that
+    Secret is mounted and handed to the script as descriptor 3 (see the module docstring)."""
+    pod = _pod(name=name, node=node, namespace=namespace, image=image, script=script, args=args,
+               deadline_seconds=deadline_seconds)
+    if credentials_secret:
+        container = pod["spec"]["containers"][0]
+        container["command"] = ["/bin/sh", "-c", _WITH_CREDENTIALS_FD, "pullcheck-credentials", script, *args,
+                                "--credentials-fd", str(CREDENTIALS_FD)]
+        container["volumeMounts"].append({"name": CREDENTIALS_VOLUME, "mountPath": CREDENTIALS_MOUNT,
+                                          "readOnly": True})
+        pod["spec"]["volumes"].append({"name": CREDENTIALS_VOLUME, "secret": {
+            "secretName": credentials_secret, "defaultMode": CREDENTIALS_FILE_MODE}})
+    return pod
+
+
+def credentials_secret(*, name: str, namespace: str, node: str, pod_name: str, pod_uid: str,
+                       content: bytes) -> Dict[str, Any]:
+    """The Secret holding the probe's pull credentials: owned by the probe pod (so the garbage
+    collector removes it with the pod should pullcheck die), labelled for `cleanup`, immutable.
+    No blockOwnerDeletion: setting it needs update on pods/finalizers, which the probe's Role lacks."""
+    import base64
+
+    return {
+        "apiVersion": "v1",
+        "kind": "Secret",
+        "metadata": dict(_metadata(name, namespace, node, CREDENTIALS_COMPONENT),
+                         ownerReferences=[{"apiVersion": "v1", "kind": "Pod", "name": pod_name, "uid": pod_uid}]),
+        "type": "Opaque",
+        "immutable": True,
+        "data": {CREDENTIALS_KEY: base64.b64encode(content).decode("ascii")},
+    }
+
+
+def _metadata(name: str, namespace: str, node: str, component: str) -> Dict[str, Any]:
+    """Labels `cleanup` finds, and the node the object is about."""
+    return {"name": name, "namespace": namespace,
+            "labels": {MANAGED_BY_LABEL: MANAGED_BY, COMPONENT_LABEL: component},
+            "annotations": {NODE_ANNOTATION: node}}
+
+
+def _pod(*, name: str, node: str, namespace: str, image: str, script: str, args: Sequence[str],
+         deadline_seconds: int) -> Dict[str, Any]:
     return {
         "apiVersion": "v1",
         "kind": "Pod",
-        "metadata": {
-            "name": name,
-            "namespace": namespace,
-            "labels": {MANAGED_BY_LABEL: MANAGED_BY, COMPONENT_LABEL: COMPONENT},
-            "annotations": {NODE_ANNOTATION: node},
-        },
+        "metadata": _metadata(name, namespace, node, COMPONENT),
         "spec": {
             "nodeName": node,
             "hostNetwork": True,

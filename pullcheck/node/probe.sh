@@ -5,6 +5,9 @@
 # Args:  --registry HOST (repeatable)   DNS + HTTPS reachability of https://HOST/v2/
 #        --image REF (repeatable)       a real, anonymous pull through the node's runtime
 #        --pull-timeout SECONDS         per pull and per HTTP check backstop (default 60)
+#        --credentials-fd N             pull with the credentials read from descriptor N (3-9), one line each:
+#                                       IMAGE<TAB>LABEL<TAB>base64(user:password), in the order the kubelet tries
+#                                       them; an image without a line is pulled anonymously, as the kubelet does
 # Env (tests run the probe without chroot):
 #        PULLCHECK_ROOT        prefix of every node file read (default: none, i.e. /)
 #        PULLCHECK_PROC        the proc filesystem (default /proc)
@@ -14,6 +17,16 @@
 #   PULLCHECK<TAB>check<TAB>subject<TAB>status<TAB>base64(detail)
 # status is ok | fail | warn | info | skip. Details never hold credentials: proxy URLs lose their
 # user:password part and only credential-free keys of registry configs are shown.
+#
+# Pull credentials (--credentials-fd) are read once, at the start, into a shell variable, and the
+# descriptor is closed before any other program runs. They reach the runtime tool only for the pull:
+# crictl through CRICTL_AUTH in its own environment (readable by root only, /proc/PID/environ), or
+# --auth when it is too old for that; ctr through --user USER:PASSWORD, which anyone on the node can
+# read in /proc/PID/cmdline (and process audit logs may record) while that pull runs. nerdctl reads
+# credentials only from a docker config file, which the probe does not write: it is not used with them.
+# The tool's output is scrubbed of the auth string, user:password and the password before it is recorded.
+# Credentials are handed on only with shell builtins (printf; dash, bash and busybox ash have it built
+# in), through pipes, never as the arguments or environment of a helper process.
 set -u
 PROBE_VERSION=1
 ROOT=${PULLCHECK_ROOT:-}
@@ -21,6 +34,9 @@ PROC=${PULLCHECK_PROC:-/proc}
 PULL_TIMEOUT=60
 REGISTRIES=""
 IMAGES=""
+CREDENTIALS_FD=""
+CREDENTIALS=""
+CREDENTIALS_STATE=off          # off | read | unreadable
 WORK=$(mktemp -d 2>/dev/null || { mkdir -p "/tmp/pullcheck.$$" && echo "/tmp/pullcheck.$$"; })
 trap 'rm -rf "$WORK"' EXIT
 trap 'exit 130' INT TERM
@@ -85,10 +101,24 @@ while [ $# -gt 0 ]; do
         --registry) REGISTRIES="$REGISTRIES $2" ;;
         --image) IMAGES="$IMAGES $2" ;;
         --pull-timeout) PULL_TIMEOUT=$2 ;;
+        --credentials-fd) CREDENTIALS_FD=$2 ;;
         *) record probe args fail "unknown argument: $1"; exit 2 ;;
     esac
     shift 2
 done
+if [ -n "$CREDENTIALS_FD" ]; then
+    case $CREDENTIALS_FD in
+        [3-9]) ;;
+        *) record probe args fail "--credentials-fd takes a descriptor from 3 to 9, not $CREDENTIALS_FD"; exit 2 ;;
+    esac
+    # read once and close, so that no program started below inherits the descriptor
+    if CREDENTIALS=$(eval "cat <&$CREDENTIALS_FD" 2>/dev/null); then
+        CREDENTIALS_STATE=read
+    else
+        CREDENTIALS_STATE=unreadable
+    fi
+    eval "exec $CREDENTIALS_FD<&-"
+fi
 if ! have base64; then
     printf 'PULLCHECK\tprobe\tstart\tfail\t\n'
     exit 3
@@ -301,39 +331,149 @@ elif have ctr && [ "$RUNTIME" = containerd ]; then
 elif have nerdctl && [ "$RUNTIME" = containerd ]; then
     pull_tool=nerdctl
 fi
+case $CREDENTIALS_STATE in
+    read) record credentials "fd $CREDENTIALS_FD" info "$(printf '%s\n' "$CREDENTIALS" | awk -F '\t' '
+              NF >= 3 { n++; images[$1] = 1 } END { m = 0; for (i in images) m++
+              printf "%d credential(s) for %d image(s); images without one are pulled anonymously\n", n, m }')" ;;
+    unreadable) record credentials "fd $CREDENTIALS_FD" fail \
+                    "cannot read the credentials from descriptor $CREDENTIALS_FD" ;;
+esac
+CRICTL_ENV_AUTH=no
+if [ "$pull_tool" = crictl ] && [ "$CREDENTIALS_STATE" = read ] && crictl pull --help 2>&1 | grep -q CRICTL_AUTH; then
+    CRICTL_ENV_AUTH=yes
+fi
+
+credential_field() {  # image attempt field-number -> that field of the image's attempt-th credential line
+    printf '%s\n' "$CREDENTIALS" | awk -F '\t' -v image="$1" -v want="$2" -v field="$3" '
+        NF >= 3 && $1 == image && ++seen == want { print $field; exit }'
+}
+
+scrub() {  # file auth user:password -> the file with the auth string, user:password and password as ***
+    if { printf '%s\n%s\n%s\n' "$2" "$3" "${3#*:}"; cat "$1"; } | awk '
+        NR <= 3 { if (length($0) > 0) secret[NR] = $0; next }
+        { line = $0
+          for (k = 1; k <= 3; k++) {
+              if (!(k in secret)) continue
+              out = ""
+              while ((at = index(line, secret[k])) > 0) {
+                  out = out substr(line, 1, at - 1) "***"
+                  line = substr(line, at + length(secret[k]))
+              }
+              line = out line
+          }
+          print line }' > "$1.clean"; then
+        cat "$1.clean" > "$1"
+    else
+        echo "(output withheld: it could not be scrubbed of the credentials)" > "$1"
+    fi
+    rm -f "$1.clean"
+}
+
+pull_once() {  # image [base64(user:password)] -> exit code; output in $WORK/pull-out and $WORK/pull-err
+    pull_image=$1
+    auth=${2:-}
+    userpass=""
+    [ -n "$auth" ] && userpass=$(printf '%s' "$auth" | base64 -d 2>/dev/null)
+    limit=""
+    have timeout && limit="timeout $PULL_TIMEOUT"
+    : > "$WORK/pull-out"
+    case $pull_tool in
+        crictl)
+            set -- --runtime-endpoint "unix://$SOCKET" --image-endpoint "unix://$SOCKET" --timeout "${PULL_TIMEOUT}s"
+            if [ -z "$auth" ]; then
+                $limit crictl "$@" pull "$pull_image" >"$WORK/pull-out" 2>"$WORK/pull-err"
+            elif [ "$CRICTL_ENV_AUTH" = yes ]; then
+                CRICTL_AUTH=$auth $limit crictl --debug=false "$@" pull "$pull_image" \
+                    >"$WORK/pull-out" 2>"$WORK/pull-err"
+            else
+                $limit crictl --debug=false "$@" pull --auth "$auth" "$pull_image" >"$WORK/pull-out" 2>"$WORK/pull-err"
+            fi
+            rc=$? ;;
+        ctr)
+            set -- --address "$SOCKET" --timeout "${PULL_TIMEOUT}s" -n k8s.io images pull
+            [ -n "$CONFIG_PATH" ] && set -- "$@" --hosts-dir "$CONFIG_PATH"
+            if [ -n "$auth" ] && { [ -z "${userpass%%:*}" ] || [ -z "${userpass#*:}" ] \
+                                   || [ "${userpass#*:}" = "$userpass" ]; }; then
+                echo "ctr cannot pull with an empty user name or password (it would prompt for one)" > "$WORK/pull-err"
+                rc=1
+            else
+                [ -n "$userpass" ] && set -- "$@" --user "$userpass"
+                $limit ctr "$@" "$pull_image" </dev/null >"$WORK/pull-out" 2>"$WORK/pull-err"
+                rc=$?
+            fi ;;
+        nerdctl)
+            $limit nerdctl --address "$SOCKET" -n k8s.io pull "$pull_image" </dev/null \
+                >"$WORK/pull-out" 2>"$WORK/pull-err"
+            rc=$? ;;
+    esac
+    if [ -n "$auth" ]; then
+        scrub "$WORK/pull-out" "$auth" "$userpass"
+        scrub "$WORK/pull-err" "$auth" "$userpass"
+    fi
+    auth=""
+    userpass=""
+    [ -s "$WORK/pull-err" ] || cp "$WORK/pull-out" "$WORK/pull-err"
+    return $rc
+}
+
 for image in $IMAGES; do
     if [ -z "$pull_tool" ]; then
         record pull "$image" skip "no crictl, ctr or nerdctl for runtime $RUNTIME on the node"
         continue
     fi
-    limit=""
-    have timeout && limit="timeout $PULL_TIMEOUT"
+    if [ "$CREDENTIALS_STATE" = unreadable ]; then
+        record pull "$image" skip \
+            "not pulled: the credentials could not be read (an anonymous pull says nothing about them)"
+        continue
+    fi
+    attempts=0
+    if [ "$CREDENTIALS_STATE" = read ]; then
+        attempts=$(printf '%s\n' "$CREDENTIALS" | awk -F '\t' -v image="$image" 'NF >= 3 && $1 == image { n++ }
+            END { print n + 0 }')
+    fi
+    if [ "$attempts" -gt 0 ] && [ "$pull_tool" = nerdctl ]; then
+        record pull "$image" skip "not pulled: nerdctl takes credentials only from a docker config file, \
+which the probe does not write (crictl or ctr would be used)"
+        continue
+    fi
     started=$(date +%s)
-    case $pull_tool in
-        crictl) $limit crictl --runtime-endpoint "unix://$SOCKET" --image-endpoint "unix://$SOCKET" \
-                    --timeout "${PULL_TIMEOUT}s" pull "$image" >"$WORK/pull-out" 2>"$WORK/pull-err" ;;
-        ctr) if [ -n "$CONFIG_PATH" ]; then
-                 $limit ctr --address "$SOCKET" --timeout "${PULL_TIMEOUT}s" -n k8s.io images pull \
-                     --hosts-dir "$CONFIG_PATH" "$image" >"$WORK/pull-out" 2>"$WORK/pull-err"
-             else
-                 $limit ctr --address "$SOCKET" --timeout "${PULL_TIMEOUT}s" -n k8s.io images pull \
-                     "$image" >"$WORK/pull-out" 2>"$WORK/pull-err"
-             fi ;;
-        nerdctl) $limit nerdctl --address "$SOCKET" -n k8s.io pull "$image" >"$WORK/pull-out" 2>"$WORK/pull-err" ;;
-    esac
-    rc=$?
+    attempt=0
+    source=none
+    earlier=""
+    while :; do
+        attempt=$((attempt + 1))
+        if [ "$attempts" -gt 0 ]; then
+            source=$(credential_field "$image" "$attempt" 2)
+            pull_once "$image" "$(credential_field "$image" "$attempt" 3)"
+        else
+            pull_once "$image"
+        fi
+        rc=$?
+        [ "$rc" -eq 0 ] || [ "$attempt" -ge "$attempts" ] && break
+        earlier="${earlier}attempt $attempt with $source: $(grep -v 'level=' "$WORK/pull-err" \
+            | grep -v '^[[:space:]]*$' | tail -n 1 | redact)
+"
+    done
     seconds=$(( $(date +%s) - started ))
+    auth_fields=""
+    if [ "$CREDENTIALS_STATE" = read ]; then
+        auth_fields="
+auth $source"
+        [ "$attempts" -gt 1 ] && auth_fields="$auth_fields
+attempt $attempt of $attempts"
+    fi
     if [ "$rc" -eq 0 ]; then
         record pull "$image" ok "via $pull_tool
 exit 0
-seconds $seconds"
+seconds $seconds$auth_fields${earlier:+
+
+$earlier}"
     else
-        [ -s "$WORK/pull-err" ] || cp "$WORK/pull-out" "$WORK/pull-err"
         record pull "$image" fail "via $pull_tool
 exit $rc
-seconds $seconds
+seconds $seconds$auth_fields
 
-$(tail -n 20 "$WORK/pull-err" | redact)"
+$earlier$(tail -n 20 "$WORK/pull-err" | redact)"
     fi
 done
 record probe end ok ""

@@ -11,7 +11,7 @@ import base64
 import binascii
 import re
 from dataclasses import dataclass, field
-from typing import Dict, List, Optional, Tuple
+from typing import Dict, List, Optional, Sequence, Tuple
 
 from pullcheck.matrix import Classification, classify
 
@@ -67,6 +67,18 @@ class ProbeOutput:
         found = self.find(check, subject)
         return found[0] if found else None
 
+    def scrubbed(self, values: Sequence[str]) -> "ProbeOutput":
+        """The output with every occurrence of `values` (secret values, longest first) in records and
+        noise replaced by ***: a second line of defence behind the probe's own scrubbing."""
+        def clean(text: str) -> str:
+            for value in values:
+                if value:
+                    text = text.replace(value, "***")
+            return text
+
+        records = tuple(Record(r.check, clean(r.subject), r.status, clean(r.detail)) for r in self.records)
+        return ProbeOutput(records, self.complete, tuple(clean(line) for line in self.noise))
+
 
 def _decode(text: str) -> Optional[str]:
     try:
@@ -113,7 +125,15 @@ def classify_pull(record: Record) -> Optional[Classification]:
     error = pull_error(record)
     if not error and record.fields.get("exit") == "124":
         error = "context deadline exceeded"        # killed by timeout(1) before the tool printed anything
-    return classify(error)
+    found = classify(error)
+    if found.cause == "auth-missing" and record.fields.get("auth", "none") != "none":
+        # a 401 reads the same with no credentials and with wrong ones; this pull sent some
+        from dataclasses import replace
+
+        from pullcheck.matrix import matrix_row
+
+        return replace(found, cause="auth-rejected", row=matrix_row("auth-rejected"), candidates=())
+    return found
 
 
 def http_stage(record: Record) -> str:

@@ -2,6 +2,8 @@
 
 The pod is deleted on every way out (success, error, --timeout, Ctrl-C, SIGTERM), with grace 0:
 a graceful delete of a pod on a NotReady node would leave it Terminating until the node returns.
+With pull credentials (ProbeRequest.credentials, see pullcheck.node.credentials) a Secret owned by
+the pod is created right after it and deleted first, on the same ways out.
 """
 from __future__ import annotations
 
@@ -13,7 +15,8 @@ from dataclasses import dataclass, field
 from typing import Any, Callable, Dict, Iterator, List, Optional, Sequence
 
 from pullcheck.errors import ClusterError, UsageError
-from pullcheck.kube.client import ApiError, Forbidden, KubeClient, NotFound, cluster_scoped, namespaced
+from pullcheck.kube.client import (METADATA_ONLY_LIST, ApiError, Forbidden, KubeClient, NotFound, cluster_scoped,
+                                   namespaced)
 from pullcheck.node import podspec
 from pullcheck.node.records import ProbeOutput, parse_records
 
@@ -42,6 +45,8 @@ class ProbeRequest:
     probe_image: Optional[str] = None
     timeout: int = 180                  # whole run: create, start, probe, logs
     pull_timeout: int = 60              # each pull / HTTP check on the node
+    # pullcheck.node.credentials.NodeCredentials: pull with them (through a Secret); None: anonymously
+    credentials: Optional[Any] = field(default=None, repr=False, compare=False)
 
 
 @dataclass
@@ -53,6 +58,7 @@ class ProbeResult:
     output: ProbeOutput
     warnings: List[str] = field(default_factory=list)
     seconds: float = 0.0
+    credentials_secret: Optional[str] = None      # name of the (deleted) Secret that held the pull credentials
 
 
 def node_warnings(node: Dict[str, Any]) -> List[str]:
@@ -79,11 +85,13 @@ def read_node(client: KubeClient, name: str) -> Dict[str, Any]:
 
 
 def build_pod(request: ProbeRequest, node: Dict[str, Any]) -> Dict[str, Any]:
+    name = podspec.probe_pod_name(request.node)
     return podspec.probe_pod(
-        name=podspec.probe_pod_name(request.node), node=request.node, namespace=request.namespace,
+        name=name, node=request.node, namespace=request.namespace,
         image=podspec.choose_probe_image(node, request.probe_image), script=podspec.probe_script(),
         args=podspec.probe_args(request.images, request.registries, request.pull_timeout),
-        deadline_seconds=request.timeout + _DEADLINE_SLACK)
+        deadline_seconds=request.timeout + _DEADLINE_SLACK,
+        credentials_secret=podspec.credentials_secret_name(name) if request.credentials is not None else None)
 
 
 def run_probe(client: KubeClient, request: ProbeRequest, *, node: Optional[Dict[str, Any]] = None,
@@ -97,18 +105,25 @@ def run_probe(client: KubeClient, request: ProbeRequest, *, node: Optional[Dict[
     pod = build_pod(request, node)
     name, namespace = pod["metadata"]["name"], request.namespace
     image = pod["spec"]["containers"][0]["image"]
-    with _sigterm_raises(), _always_deleted(client, namespace, name, progress):
+    secret = podspec.credentials_secret_name(name) if request.credentials is not None else None
+    with sigterm_raises(), _always_deleted(client, namespace, name, progress, secret, warnings):
         progress(f"creating probe pod {namespace}/{name} on node {request.node} (image {image})")
         created = _create(client, pod, namespace)
+        if secret is not None:
+            progress(f"creating Secret {namespace}/{secret} with the pull credentials, owned by the probe pod")
+            _create_credentials(client, request, created, secret)
         deadline = started + request.timeout
         _wait_for_end(client, created, deadline, request, image, progress)
         progress("reading the probe's log")
         text = _read_log(client, namespace, name)
     output = parse_records(text)
+    if request.credentials is not None:
+        output = output.scrubbed(request.credentials.secret_values())
+        warnings.extend(request.credentials.notes)
     if not output.complete:
         warnings.append("the probe's output is incomplete (no closing record): some checks are missing")
     return ProbeResult(node=request.node, pod=name, namespace=namespace, probe_image=image, output=output,
-                       warnings=warnings, seconds=time.monotonic() - started)
+                       warnings=warnings, seconds=time.monotonic() - started, credentials_secret=secret)
 
 
 def _create(client: KubeClient, pod: Dict[str, Any], namespace: str) -> Dict[str, Any]:
@@ -126,6 +141,22 @@ def _create(client: KubeClient, pod: Dict[str, Any], namespace: str) -> Dict[str
                          hint="choose an existing namespace with --probe-namespace") from None
     except ApiError as exc:
         raise ProbeError(f"the API server refused the probe pod: {exc.message}") from None
+
+
+def _create_credentials(client: KubeClient, request: ProbeRequest, pod: Dict[str, Any], name: str) -> None:
+    """Create the credentials Secret, owned by the (just created) probe pod. Nothing of it is kept."""
+    meta = pod["metadata"]
+    namespace = meta["namespace"]
+    try:
+        client.create(namespaced(namespace, "secrets"), podspec.credentials_secret(
+            name=name, namespace=namespace, node=request.node, pod_name=meta["name"], pod_uid=meta["uid"],
+            content=request.credentials.secret_file(request.images)))
+    except Forbidden as exc:
+        raise ProbeError(f"not allowed to create secrets in namespace {namespace} (--with-credentials needs create "
+                         f"and delete on secrets there): {exc.message}",
+                         hint="grant the probe's Role create and delete on secrets (see the README's Role)") from None
+    except ApiError as exc:
+        raise ProbeError(f"the API server refused the credentials Secret {namespace}/{name}: {exc.message}") from None
 
 
 def _wait_for_end(client: KubeClient, pod: Dict[str, Any], deadline: float, request: ProbeRequest, image: str,
@@ -205,12 +236,28 @@ def _read_log(client: KubeClient, namespace: str, name: str) -> str:
 
 
 @contextmanager
-def _always_deleted(client: KubeClient, namespace: str, name: str, progress: Callable[[str], None]) -> Iterator[None]:
+def _always_deleted(client: KubeClient, namespace: str, name: str, progress: Callable[[str], None],
+                    secret: Optional[str] = None, warnings: Optional[List[str]] = None) -> Iterator[None]:
+    """Delete the credentials Secret (if any), then the pod, however the block ends; a Secret that
+    cannot be deleted is left to the garbage collector (it is owned by the pod) with a warning."""
     try:
         yield
     finally:
-        delete_probe_pod(client, namespace, name)
-        progress(f"deleted probe pod {namespace}/{name}")
+        try:
+            if secret is not None:
+                try:
+                    if delete_credentials_secret(client, namespace, secret):
+                        progress(f"deleted Secret {namespace}/{secret}")
+                except (ApiError, ClusterError) as exc:
+                    warning = (f"could not delete the credentials Secret {namespace}/{secret} "
+                               f"({getattr(exc, 'message', exc)}): it goes with the probe pod (ownerReference); "
+                               "`kubectl pullcheck cleanup` removes leftovers")
+                    progress(f"warning: {warning}")
+                    if warnings is not None:
+                        warnings.append(warning)
+        finally:
+            delete_probe_pod(client, namespace, name)
+            progress(f"deleted probe pod {namespace}/{name}")
 
 
 def delete_probe_pod(client: KubeClient, namespace: str, name: str) -> bool:
@@ -222,8 +269,17 @@ def delete_probe_pod(client: KubeClient, namespace: str, name: str) -> bool:
         return False
 
 
+def delete_credentials_secret(client: KubeClient, namespace: str, name: str) -> bool:
+    """Delete one credentials Secret now; False when it was not there."""
+    try:
+        client.delete(namespaced(namespace, "secrets", name))
+        return True
+    except NotFound:
+        return False
+
+
 @contextmanager
-def _sigterm_raises() -> Iterator[None]:
+def sigterm_raises() -> Iterator[None]:
     """Turn SIGTERM into an exception so the finally blocks (pod deletion) run; main thread only."""
     if threading.current_thread() is not threading.main_thread():
         yield
@@ -247,5 +303,22 @@ def cleanup(client: KubeClient, namespace: Optional[str] = None) -> List[str]:
     for pod in list(client.list(path, {"labelSelector": podspec.PROBE_SELECTOR})):
         meta = pod["metadata"]
         if delete_probe_pod(client, meta["namespace"], meta["name"]):
+            deleted.append(f"{meta['namespace']}/{meta['name']}")
+    return deleted
+
+
+def cleanup_credentials(client: KubeClient, namespace: Optional[str] = None) -> List[str]:
+    """Delete leftover credentials Secrets (by label) in one namespace, or in all (None); returns ns/name.
+    Lists metadata only, so no secret value is ever fetched. Without list on secrets there is nothing
+    to find: [] (the garbage collector deletes each with its probe pod anyway)."""
+    path = namespaced(namespace, "secrets") if namespace else "/api/v1/secrets"
+    deleted = []
+    try:
+        found = list(client.list(path, {"labelSelector": podspec.CREDENTIALS_SELECTOR}, accept=METADATA_ONLY_LIST))
+    except Forbidden:
+        return []
+    for secret in found:
+        meta = secret["metadata"]
+        if delete_credentials_secret(client, meta["namespace"], meta["name"]):
             deleted.append(f"{meta['namespace']}/{meta['name']}")
     return deleted
