@@ -88,13 +88,14 @@ class Selection:
     def filters(self) -> bool:
         return self.labels is not None or bool(self.fields)
 
-    def matches(self, obj: Obj) -> bool:
-        meta = obj.get("metadata") or {}
+    def matches(self, stored: Stored) -> bool:
+        """Whether a stored version is selected (its field-selector values are read once per version)."""
+        meta = stored.obj.get("metadata") or {}
         if self.namespace and meta.get("namespace") != self.namespace:
             return False
         if self.labels is not None and not self.labels(meta.get("labels") or {}):
             return False
-        return not self.fields or field_terms_match(self.fields, self.field_getter(obj))
+        return not self.fields or field_terms_match(self.fields, stored.fields(self.field_getter))
 
 
 def encode_continue(rv: int, start: str) -> str:
@@ -245,7 +246,7 @@ class Api:
         while index < end:
             stored = snap.items[index]
             index += 1
-            if not selection.filters or selection.matches(stored.obj):
+            if not selection.filters or selection.matches(stored):
                 items.append(stored)
                 if 0 < limit == len(items):
                     break
@@ -284,7 +285,7 @@ class Api:
                 snap = self.store.snapshot(view.skey)
                 cursor = self.store.cursor_after(snap.rv)
             begin, end = snap.key_range(selection.prefix)
-            initial = [s for s in snap.items[begin:end] if selection.matches(s.obj)]
+            initial = [s for s in snap.items[begin:end] if selection.matches(s)]
             start_rv = snap.rv
         elif not rv_param.isdigit():
             raise status.bad_request(f'Invalid value: "{rv_param}": resourceVersion must be an integer')
@@ -330,9 +331,9 @@ class Api:
         """The event a selective watcher sees: objects entering or leaving the selection are ADDED or
         DELETED for it, as the watch cache reports them."""
         if change.type == DELETED:
-            return DELETED if change.old is not None and selection.matches(change.old.obj) else None
-        now_in = selection.matches(change.new.obj)
-        was_in = change.old is not None and selection.matches(change.old.obj)
+            return DELETED if change.old is not None and selection.matches(change.old) else None
+        now_in = selection.matches(change.new)
+        was_in = change.old is not None and selection.matches(change.old)
         if change.type == ADDED or not was_in:
             return ADDED if now_in else None
         return MODIFIED if now_in else DELETED
@@ -415,7 +416,7 @@ class Api:
         begin, end = snap.key_range(selection.prefix)
         deleted: List[Stored] = []
         for stored in snap.items[begin:end]:
-            if selection.matches(stored.obj):
+            if selection.matches(stored):
                 meta = stored.obj["metadata"]
                 gone, _ = self.cluster.delete_object(view.storage_type, meta.get("namespace", ""), meta["name"])
                 deleted.append(gone)

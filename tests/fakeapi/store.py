@@ -36,14 +36,22 @@ def object_key(namespace: str, name: str) -> str:
 
 
 class Stored:
-    """One version of one object, with its encodings cached per representation."""
+    """One version of one object, with its encodings cached per representation and its selectable fields
+    cached once (a field selector over 250k events must not rebuild 250k field maps per request)."""
 
-    __slots__ = ("obj", "rv", "_encoded")
+    __slots__ = ("obj", "rv", "_encoded", "_fields")
 
     def __init__(self, obj: Obj, rv: int) -> None:
         self.obj = obj
         self.rv = rv
         self._encoded: Dict[str, bytes] = {}
+        self._fields: Optional[Dict[str, str]] = None
+
+    def fields(self, read: Callable[[Obj], Dict[str, str]]) -> Dict[str, str]:
+        """The field-selector values `read` finds (one reader per storage, so one cache suffices)."""
+        if self._fields is None:
+            self._fields = read(self.obj)
+        return self._fields
 
     def encoded(self, form: str, render: Callable[[Obj], Any]) -> bytes:
         data = self._encoded.get(form)
