@@ -96,8 +96,8 @@ def _remember_probe(ctx: click.Context, param: click.Parameter, value: Any) -> A
 def _probe_options(func: Callable) -> Callable:
     options = [
         click.option("--timeout", type=click.FloatRange(min=0.5), metavar="SECONDS",
-                     help="Budget of each image's registry probe (default: 20); with pod --watch: how long to "
-                          "follow the pod (default: 600).",
+                     help="Budget of each image's registry probe (default: 20); with --watch: how long to "
+                          "follow the pods (default: 600).",
                      expose_value=False, callback=_remember_probe),
         click.option("--dns-server", metavar="IP[:PORT]",
                      help="Resolve registry hosts through this DNS server (e.g. the nodes' resolver).",
@@ -150,6 +150,8 @@ def cli(ctx: click.Context) -> None:
     \b
     Examples:
       kubectl pullcheck pod web-7d4b9c-x2x9q -n shop
+      kubectl pullcheck scan -A
+      kubectl pullcheck pod web-7d4b9c-x2x9q -n shop --watch
       kubectl pullcheck pod -f examples/auth-secret-wrong-namespace.json
       kubectl pullcheck explain 'pull access denied, repository does not exist or may require authorization'
 
