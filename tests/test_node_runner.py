@@ -266,6 +266,9 @@ def test_cli_dry_run_prints_the_manifest(cluster: FakeCluster, capsys: pytest.Ca
     assert code == 0 and err == ""
     pod = yaml.safe_load(out)
     assert pod["spec"]["nodeName"] == NODE and pod["metadata"]["namespace"] == NAMESPACE
+    # the script reads as it runs (a literal block), and loads back byte for byte
+    assert "\n    - |\n      # kubectl-pullcheck node probe" in out
+    assert pod["spec"]["containers"][0]["command"][4] == podspec.probe_script()
     assert pod["spec"]["containers"][0]["command"][5:] == [
         "pullcheck-probe", "--registry", "registry-1.docker.io", "--image", "busybox:1.36", "--pull-timeout", "60"]
     assert probe_pods(cluster) == [] and cluster.requests.count(verb="create") == 0

@@ -38,10 +38,8 @@ def node_probe(client_factory: Callable[[], KubeClient], name: str, *, images: S
     request = node_request(name, images=images, registries=registries, probe_image=probe_image,
                            namespace=namespace, timeout=timeout)
     if dry_run:
-        import yaml
-
         node = {"metadata": {"name": name}} if probe_image else read_node(client_factory(), name)
-        return yaml.safe_dump(build_pod(request, node), sort_keys=False, width=120), 0
+        return podspec.manifests_yaml([build_pod(request, node)]), 0
     from pullcheck.node.report import render_node
 
     report = run_node_report(client_factory(), request)

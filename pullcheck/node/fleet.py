@@ -22,6 +22,7 @@ from typing import Any, Callable, Dict, Iterator, List, Mapping, Optional, Seque
 
 from pullcheck.errors import EXIT_CLUSTER, EXIT_OK, EXIT_PROBLEM, ClusterError, PullcheckError, UsageError
 from pullcheck.kube.client import ApiError, Forbidden, KubeClient, NotFound, cluster_scoped, namespaced
+from pullcheck.node import podspec
 from pullcheck.node.report import NodeCheck, NodeReport, build_report
 from pullcheck.node.runner import ProbeRequest, sigterm_raises, build_pod, delete_probe_pod, read_node, run_probe
 
@@ -565,10 +566,8 @@ def fleet_probe(client_factory: Callable[[], KubeClient], *, all_nodes: bool, se
 def dry_run_manifests(requests: Sequence[ProbeRequest], nodes: Mapping[str, Dict[str, Any]],
                       skipped: Sequence[NodeOutcome]) -> str:
     """One YAML document per probe pod; skipped nodes as comments."""
-    import yaml
-
     comments = "".join(f"# node {o.node} skipped: {o.reason}\n" for o in skipped)
     pods = [build_pod(request, nodes[request.node]) for request in requests]
     if not pods:
         return comments
-    return comments + yaml.safe_dump_all(pods, sort_keys=False, width=120, explicit_start=True)
+    return comments + podspec.manifests_yaml(pods, explicit_start=True)

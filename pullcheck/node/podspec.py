@@ -178,3 +178,19 @@ def probe_script() -> str:
     from importlib.resources import files
 
     return files("pullcheck.node").joinpath("probe.sh").read_text(encoding="utf-8")
+
+
+def manifests_yaml(pods: Sequence[Dict[str, Any]], explicit_start: bool = False) -> str:
+    """Pod manifests as YAML for --dry-run. Multi-line strings (the probe script) are written as literal
+    blocks, so a reviewer reads the script exactly as it will run rather than as one escaped string."""
+    import yaml
+
+    class ManifestDumper(yaml.SafeDumper):
+        pass
+
+    def string(dumper: yaml.SafeDumper, value: str) -> Any:
+        style = "|" if "\n" in value else None
+        return dumper.represent_scalar("tag:yaml.org,2002:str", value, style=style)
+
+    ManifestDumper.add_representer(str, string)
+    return yaml.dump_all(pods, Dumper=ManifestDumper, sort_keys=False, width=120, explicit_start=explicit_start)

@@ -245,7 +245,7 @@ if [ -n "$IMAGE_FS" ]; then
         status = (used + 0 >= 85 || $4 < 1048576) ? "warn" : "ok"
         printf "%s\t%s\t%.1f GiB available, %s used, on %s\n", status, dir, $4 / 1048576, $5, $6 }' > "$WORK/df"
     if [ -s "$WORK/df" ]; then
-        IFS='	' read -r status dir detail < "$WORK/df"
+        IFS=$(printf '\t') read -r status dir detail < "$WORK/df"
         record image-fs "$dir" "$status" "$detail"
     else
         record image-fs "$IMAGE_FS" skip "df failed"
