@@ -70,3 +70,13 @@ def test_node_fleet_dry_run_prints_one_manifest_per_ready_node(fake_cluster, tmp
     assert out.count("kind: Pod") == 2 and "nodeName: node-a" in out and "nodeName: node-b" in out
     code, _, err = run(capsys, "node", "--kubeconfig", kc)
     assert code == 2 and "--all or -l SELECTOR" in err
+
+
+def test_scan_and_stats_of_a_namespace_that_does_not_exist_are_usage_errors(fake_cluster_factory, tmp_path, capsys):
+    cluster, kc = seeded(fake_cluster_factory, tmp_path, "nonexistent-tag")
+    cluster.ensure_namespace("empty")
+    for command in ("scan", "stats"):
+        code, out, err = run(capsys, command, "--kubeconfig", kc, "-n", "no-such-ns")
+        assert (code, out) == (2, "") and err.startswith('error: namespace "no-such-ns" not found'), command
+        code, out, _ = run(capsys, command, "--kubeconfig", kc, "-n", "empty")        # exists, holds nothing
+        assert code == 0 and "empty" in out, command

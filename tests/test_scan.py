@@ -191,6 +191,7 @@ def test_all_namespaces_and_label_selector_are_applied(world, capsys):
     assert code == 0 and doc["groups"] == [] and doc["summary"].startswith("no image pull problems in namespace shop")
     code, doc, _ = scan_json(capsys, world, "-A")
     assert code == 1 and doc["failingPods"] == 2 and doc["scope"]["allNamespaces"] is True
+    assert doc["summary"].startswith("2 pods cannot pull images in all namespaces (2 bare pods, on 1 of 3 nodes")
     code, doc, _ = scan_json(capsys, world, "-A", "-l", "tier=front")
     assert [p["name"] for p in doc["groups"][0]["pods"]] == ["a-1"]
     listed = world.cluster.requests.filter(verb="list", resource="pods")

@@ -95,14 +95,27 @@ def _read_pod(client: KubeClient, namespace: str, name: str) -> dict:
         raise ClusterError(exc.message) from None
 
 
-def _pod_not_found(client: KubeClient, namespace: str, name: str) -> str:
-    """Say whether the namespace exists, and suggest similar pod names (prefix matches first)."""
+def namespace_missing(client: KubeClient, namespace: str) -> bool:
+    """True only when the API server says the namespace does not exist (not when it may not be read)."""
     try:
         client.get(cluster_scoped("namespaces", namespace))
     except NotFound:
-        return f'namespace "{namespace}" not found'
+        return True
     except (ApiError, ClusterError):
         pass
+    return False
+
+
+def require_namespace(client: KubeClient, namespace: str) -> None:
+    """For a scope that came back empty: a mistyped namespace is an error, not "no problems found"."""
+    if namespace_missing(client, namespace):
+        raise UsageError(f'namespace "{namespace}" not found', hint="list them with: kubectl get namespaces")
+
+
+def _pod_not_found(client: KubeClient, namespace: str, name: str) -> str:
+    """Say whether the namespace exists, and suggest similar pod names (prefix matches first)."""
+    if namespace_missing(client, namespace):
+        return f'namespace "{namespace}" not found'
     try:
         names = [p["metadata"]["name"] for p in client.list(namespaced(namespace, "pods"), accept=METADATA_ONLY_LIST)]
     except (ApiError, ClusterError):

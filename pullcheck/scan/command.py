@@ -20,6 +20,10 @@ def scan(client: KubeClient, *, namespace: str | None, selector: str | None = No
     except ApiError as exc:
         where = f"in namespace {namespace}" if namespace else "across all namespaces"
         raise ClusterError(f"cannot list pods {where}: {exc.message}") from None
+    if namespace and not data.pods_seen:
+        from pullcheck.kube.gather import require_namespace
+
+        require_namespace(client, namespace)
     report = analyze(data)
     if probe_settings is not None:
         _probe(report, probe_settings, log)

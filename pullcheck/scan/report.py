@@ -145,7 +145,12 @@ class ScanReport:
             return f"no image pull problems in {self.scope_text} ({self.pods_seen} pods checked)"
         parts = [f"{self.failing_pods} pod{'s' if self.failing_pods != 1 else ''} cannot pull images in "
                  f"{self.scope_text}"]
-        facts = [f"{len(self.workloads)} workload{'s' if len(self.workloads) != 1 else ''}"]
+        facts = []
+        if self.workloads:
+            facts.append(f"{len(self.workloads)} workload{'s' if len(self.workloads) != 1 else ''}")
+        bare = len({(p.namespace, p.name) for g in self.groups for p in g.pods if not p.owner})
+        if bare:
+            facts.append(f"{bare} bare pod{'s' if bare != 1 else ''}")
         if self.nodes_total:
             facts.append(f"on {len(self.nodes_failing)} of {self.nodes_total} nodes")
         if self.first_seen:

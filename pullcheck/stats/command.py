@@ -50,4 +50,8 @@ def collect_stats(client: KubeClient, *, namespace: str | None, now: datetime | 
             raise ClusterError(f"the list of events in {where} expired while it was read page by page "
                                f"({exc.message})", hint="run it again, or narrow the scope with -n") from None
         raise ClusterError(f"cannot list events in {where}: {exc.message}") from None
+    if namespace is not None and not builder.events_read:
+        from pullcheck.kube.gather import require_namespace
+
+        require_namespace(client, namespace)
     return builder.build(namespace=namespace, observed_at=now or datetime.now(timezone.utc))
