@@ -19,6 +19,7 @@ from pullcheck.lint.command import run_lint
 from pullcheck.lint.manifests import Container, Position, Workload
 from pullcheck.lint.rules import LintContext, default_pull_policy, lint_container, parse_allowed_registries
 from pullcheck.reference import parse
+from tests.fakeapi import dockerconfigjson_secret
 
 DATA = Path(__file__).parent / "data" / "lint"
 DIGEST = "sha256:" + "a5d0ce49aa801d475da48f8cb163c354ab95cab073cd3c138bd458fc8257fbf1"
@@ -374,6 +375,7 @@ def live_cluster(fake_cluster):
     private = "registry.shop.example.com/shop"
     cluster.create({"apiVersion": "v1", "kind": "ServiceAccount", "metadata": {"name": "builder", "namespace": "shop"},
                     "imagePullSecrets": [{"name": "regcred"}]})
+    cluster.create(dockerconfigjson_secret("regcred", "shop", "registry.shop.example.com", "ci", "hunter2-pw"))
     cluster.create({"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "web", "namespace": "shop"},
                     "spec": {"selector": {}, "template": _template(f"{private}/web:1.0", "builder")}})
     cluster.create(dict(_owned("ReplicaSet", "web-5d8f", "Deployment", "apps/v1"), apiVersion="apps/v1",
@@ -417,6 +419,69 @@ def test_live_lints_each_template_once_with_the_service_accounts_known(live_clus
     for resource in ("deployments", "replicasets", "cronjobs", "jobs", "pods", "serviceaccounts"):
         assert live_cluster.requests.count(verb="list", resource=resource) == 1
     assert code == 0
+
+
+def _deployment(name: str, image: str, secrets: list[str]) -> dict:
+    template = _template(image)
+    template["spec"]["imagePullSecrets"] = [{"name": n} for n in secrets]
+    return {"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": name, "namespace": "shop"},
+            "spec": {"selector": {}, "template": template}}
+
+
+def _ecr_token(expiration: datetime.datetime) -> str:
+    import base64
+
+    token = {"payload": "x", "datakey": "y", "version": "2", "type": "DATA_KEY",
+             "expiration": int(expiration.timestamp())}
+    return base64.b64encode(json.dumps(token).encode()).decode()
+
+
+def test_live_checks_the_pull_secrets_the_pods_will_carry(live_cluster):
+    cluster = live_cluster
+    ecr = "123456789012.dkr.ecr.eu-west-1.amazonaws.com"
+    now = datetime.datetime.now(datetime.timezone.utc)
+    cluster.create(dockerconfigjson_secret("other-host", "shop", "registry.other.example.com", "ci", "pw-other-1"))
+    cluster.create(dockerconfigjson_secret("ecr-old", "shop", ecr, "AWS", _ecr_token(now - datetime.timedelta(hours=3))))
+    cluster.create({"apiVersion": "v1", "kind": "Secret", "type": "Opaque", "metadata": {"name": "opaque",
+                    "namespace": "shop"}, "data": dict(dockerconfigjson_secret("x", "shop", "registry.shop.example.com",
+                                                                               "ci", "pw-opaque-1")["data"])})
+    private = "registry.shop.example.com/shop/app:1.0"
+    cluster.create(_deployment("gone", private, ["regcred-typo"]))
+    cluster.create(_deployment("gone-but-covered", private, ["regcred-typo", "regcred"]))
+    cluster.create(_deployment("wrong-host", private, ["other-host"]))
+    cluster.create(_deployment("opaque", private, ["opaque"]))
+    cluster.create(_deployment("expired", f"{ecr}/app:1.0", ["ecr-old"]))
+    cluster.create(_deployment("public", "nginx:1.27.3", ["regcred-typo"]))
+    text, code = run_lint([], live_client=_client(cluster), namespace="shop", output="json")
+    doc = json.loads(text)
+    found = {(f["object"]["name"], f["severity"]): f["message"] for f in doc["findings"] if f["rule"] == "pull-secret"}
+    assert set(found) == {("gone", "error"), ("gone-but-covered", "warning"), ("wrong-host", "warning"),
+                          ("opaque", "error"), ("expired", "error"), ("public", "warning")}
+    assert found[("gone", "error")] == ("the pod lists pull secret regcred-typo, which does not exist in namespace "
+                                        "shop: the kubelet pulls without it, and no other listed secret holds "
+                                        "credentials for registry.shop.example.com")
+    assert found[("wrong-host", "warning")].endswith("holds credentials for registry.shop.example.com: they hold "
+                                                     "registry.other.example.com")
+    assert found[("opaque", "error")] == "pull secret opaque: wrong type Opaque (the kubelet ignores it)"
+    assert found[("expired", "error")].startswith(f"the token for {ecr} in pull secret ecr-old expired at ")
+    assert code == 1
+    # each secret is read once, by name, whatever the number of templates carrying it; no value is printed
+    assert cluster.requests.count(verb="list", resource="secrets") == 0
+    assert cluster.requests.count(verb="get", resource="secrets") == 5     # regcred, -typo, other-host, opaque, ecr-old
+    for output in ("json", "table", "wide", "yaml"):
+        rendered, _ = run_lint([], live_client=_client(cluster), namespace="shop", output=output)
+        assert not any(secret in rendered for secret in ("hunter2-pw", "pw-other-1", "pw-opaque-1", "DATA_KEY"))
+
+
+def test_live_pull_secrets_that_cannot_be_read_are_a_note_not_a_finding(live_cluster):
+    live_cluster.create(_deployment("gone", "registry.shop.example.com/shop/app:1.0", ["regcred-typo"]))
+    live_cluster.faults.forbid(verb="get", resource="secrets")
+    text, _ = run_lint([], live_client=_client(live_cluster), namespace="shop", output="json")
+    doc = json.loads(text)
+    assert not [f for f in doc["findings"] if f["rule"] == "pull-secret"]
+    assert any(n.startswith("pull secrets in namespace shop not read, so not checked: shop/regcred-typo, shop/regcred "
+                            "(forbidden: secrets \"regcred-typo\" is forbidden: ")
+               for n in doc["notes"])
 
 
 def test_live_all_namespaces_and_forbidden_kinds(live_cluster):

@@ -53,7 +53,7 @@ def run_lint(paths: Sequence[str], *, live_client=None, namespace: str | None = 
                                                            if mode == "files" else ""))
     probes = _probe(loaded, platforms, probe_settings, log) if probe else {}
     ctx = rules.LintContext(loaded.service_accounts, loaded.accounts_complete, allowed, probes,
-                            loaded.accounts_unknown)
+                            loaded.accounts_unknown, loaded.secrets)
     ignored = set(ignore_rules)
     findings = [f for f in rules.lint_workloads(loaded.workloads, ctx) if f.rule not in ignored]
     report = rules.LintReport(mode=mode, sources=loaded.sources, workloads=loaded.workloads, findings=findings,

@@ -4,7 +4,8 @@ Objects made by a controller we also list are skipped, so each pod template is l
 is written: ReplicaSets of a Deployment, Jobs of a CronJob, Pods of a ReplicaSet / StatefulSet /
 DaemonSet / Job / ReplicationController. Objects owned by anything else (an operator's custom resource,
 a Node for static pods) are linted themselves. Service accounts are listed once for the whole scope, so
-their imagePullSecrets are known here, unlike with -f.
+their imagePullSecrets are known here, unlike with -f; each pull secret the pods will carry is then read
+once by name (the `pull-secret` rule).
 """
 from __future__ import annotations
 
@@ -76,7 +77,27 @@ def load_live(client, namespace: str | None = None, all_namespaces: bool = False
         loaded.accounts_unknown = "could not be read"
         loaded.notes.append(f"service accounts in {where} not read ({account_problem}): their imagePullSecrets "
                             "are unknown")
+    loaded.secrets = _read_pull_secrets(client, loaded, where)
     return loaded
+
+
+def _read_pull_secrets(client, loaded: LoadedInput, where: str) -> dict:
+    """Each pull secret the pods will carry, read once (GET by name: a namespace's other secrets stay unread).
+    Secrets that cannot be read are left out of the result, with one note."""
+    from pullcheck.kube.gather import read_pull_secret
+    from pullcheck.lint.pull_secrets import secrets_to_read
+
+    wanted = secrets_to_read(loaded.workloads, loaded.service_accounts)
+    with ThreadPoolExecutor(max_workers=WORKERS) as pool:
+        lookups = dict(zip(wanted, pool.map(lambda key: read_pull_secret(client, *key), wanted)))
+    unread = [(f"{ns}/{name}", lookup) for (ns, name), lookup in lookups.items()
+              if lookup.status not in ("found", "missing")]
+    if unread:
+        first = unread[0][1]
+        names = ", ".join(name for name, _ in unread[:3]) + (f" (+{len(unread) - 3} more)" if len(unread) > 3 else "")
+        loaded.notes.append(f"pull secrets in {where} not read, so not checked: {names} "
+                            f"({first.status}: {first.detail or 'no detail'})")
+    return {key: lookup for key, lookup in lookups.items() if lookup.status in ("found", "missing")}
 
 
 def _list(client, path: str) -> tuple[list, str | None]:

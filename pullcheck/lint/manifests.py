@@ -105,6 +105,7 @@ class LoadedInput:
     accounts_complete: bool = False     # True when every service account in scope is known (--live)
     accounts_unknown: str = "is not in the input"    # why a service account's pull secrets are not known
     notes: list[str] = field(default_factory=list)
+    secrets: dict[tuple[str, str], Any] | None = None   # --live: (namespace, name) -> SecretLookup of pull secrets
 
 
 def secret_names(entries: Any) -> list[str]:

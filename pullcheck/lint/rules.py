@@ -17,6 +17,10 @@ Rules, with their severity (errors fail the run; warnings and info do not):
   pull-policy          warning  imagePullPolicy: IfNotPresent on `:latest` / no tag: nodes keep a stale copy
   never-pull           warning  imagePullPolicy: Never: pods fail with ErrImageNeverPull on every node that
                                 does not have the image preloaded
+  pull-secret          error    --live: a pull secret the pods will carry does not exist, is of a type the kubelet
+                                ignores or cannot be decoded, holds no credentials for the image's registry,
+                                or holds an expired ECR token. A warning when the registry needs no credentials
+                                or another listed secret covers it
   not-verified         warning  --probe could not check the image from here (DNS, TLS, network, rate limit);
                                 info when the registry wants credentials the pod has but the probe did not use
   no-digest            info     a version tag not pinned by digest (a re-pushed tag changes what new pods run);
@@ -32,6 +36,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from datetime import datetime, timezone
 from typing import Any, Sequence
 
 from pullcheck.errors import UsageError
@@ -55,6 +60,8 @@ RULES = (
     Rule("image-not-found", ERROR, "the registry has the repository and the tag or digest (--probe)"),
     Rule("platform-missing", ERROR, "the image serves every --platform (--probe)"),
     Rule("no-pull-secret", WARNING, "a private registry comes with imagePullSecrets (pod or service account)"),
+    Rule("pull-secret", ERROR, "the pull secrets the pods carry exist, are read by the kubelet and hold unexpired "
+                               "credentials for the registry (--live)"),
     Rule("latest-tag", WARNING, "the image names a version, not :latest or no tag"),
     Rule("pull-policy", WARNING, "imagePullPolicy fits the tag (no IfNotPresent on :latest)"),
     Rule("never-pull", WARNING, "imagePullPolicy is not Never"),
@@ -231,6 +238,8 @@ class LintContext:
     allowed: tuple[AllowedRegistry, ...] = ()
     probes: dict[str, ImageProbe] = field(default_factory=dict)   # by the image as written
     accounts_unknown: str = "is not in the input"                 # completes "service account X ..."
+    secrets: dict[tuple[str, str], Any] | None = None             # --live: (namespace, name) -> SecretLookup
+    now: datetime | None = None                                   # for token expiry
 
 
 def parse_image(image: Any):
@@ -299,6 +308,13 @@ def lint_container(workload: Workload, container: Container, ctx: LintContext) -
         add("registry-not-allowed", f"registry {ref.registry or ref.host} is not allowed ({names})",
             "mirror the image to an allowed registry" + (f", e.g. {example}" if example else ""))
     _check_pull_secret(workload, ref, probe, ctx, add)
+    if ctx.secrets is not None:
+        from pullcheck.lint.pull_secrets import check_pull_secrets
+
+        anonymous_ok = probe is not None and probe.anonymous
+        check_pull_secrets(workload, ref, ctx.secrets, ctx.service_accounts,
+                           _registry_class(ref)[0] != "public" and not anonymous_ok,
+                           ctx.now or datetime.now(timezone.utc), add)
     if probe is not None:
         _check_probe(ref, probe, add)
     return out
