@@ -548,3 +548,20 @@ def test_probe_finds_missing_images_platforms_and_digests(tmp_path, plain_regist
     assert probes[f"{plain}/test/hello:v1"]["digest"] == digest
     table, _ = run_lint([str(manifest)], probe=True)
     assert "Registry probe (from this workstation, once per image):" in table
+
+
+def test_an_annotation_silences_rules_for_its_object_only_and_says_so(tmp_path):
+    manifest = tmp_path / "app.yaml"
+    manifest.write_text(
+        "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: tools\n  namespace: ops\n  annotations:\n"
+        "    pullcheck.io/ignore-rules: latest-tag, no-such-rule\nspec:\n  template:\n    spec:\n      containers:\n"
+        "      - {name: a, image: 'busybox'}\n      - {name: b, image: 'alpine:latest', imagePullPolicy: IfNotPresent}\n"
+        "---\napiVersion: v1\nkind: Pod\nmetadata: {name: other, namespace: ops}\nspec:\n"
+        "  containers: [{name: c, image: 'busybox'}]\n")
+    doc, code = lint_json(manifest)
+    assert {(f["rule"], f["object"]["name"]) for f in doc["findings"]} == {
+        ("pull-policy", "tools"), ("latest-tag", "other")}     # busybox defaults to Always: no pull-policy finding
+    assert doc["notes"] == ["Deployment ops/tools: pullcheck.io/ignore-rules names unknown rule(s) no-such-rule",
+                            "Deployment ops/tools: not reported, by its pullcheck.io/ignore-rules annotation: "
+                            "latest-tag x2"]
+    assert code == 0

@@ -56,10 +56,33 @@ def run_lint(paths: Sequence[str], *, live_client=None, namespace: str | None = 
                             loaded.accounts_unknown, loaded.secrets)
     ignored = set(ignore_rules)
     findings = [f for f in rules.lint_workloads(loaded.workloads, ctx) if f.rule not in ignored]
+    findings = _apply_ignore_annotations(findings, loaded)
     report = rules.LintReport(mode=mode, sources=loaded.sources, workloads=loaded.workloads, findings=findings,
                               probes=probes, probed=probe, platforms=platforms, notes=loaded.notes,
                               ignored_rules=sorted(ignored, key=rules.RULE_ORDER.get), warn_only=warn_only)
     return render_report(report, output, color=color), report.exit_code
+
+
+def _apply_ignore_annotations(findings: list, loaded: LoadedInput) -> list:
+    """Drop the findings a workload's IGNORE_ANNOTATION silences; each silencing (and each unknown rule id
+    in one) becomes a note, so that what is not reported is still visible."""
+    from pullcheck.lint.manifests import IGNORE_ANNOTATION
+
+    kept, silenced = [], {}
+    for finding in findings:
+        if finding.rule in finding.workload.ignored_rules:
+            silenced.setdefault(finding.workload.label, []).append(finding.rule)
+        else:
+            kept.append(finding)
+    for workload in loaded.workloads:
+        unknown = [r for r in workload.ignored_rules if r not in rules.RULE_BY_ID]
+        if unknown:
+            loaded.notes.append(f"{workload.label}: {IGNORE_ANNOTATION} names unknown rule(s) {', '.join(unknown)}")
+    for label, silenced_rules in silenced.items():
+        counts = ", ".join(f"{rule} x{silenced_rules.count(rule)}" if silenced_rules.count(rule) > 1 else rule
+                           for rule in dict.fromkeys(silenced_rules))
+        loaded.notes.append(f"{label}: not reported, by its {IGNORE_ANNOTATION} annotation: {counts}")
+    return kept
 
 
 def _platforms(platform: str | Sequence[str] | None) -> list[str]:

@@ -23,6 +23,8 @@ STDIN = "-"
 STDIN_NAME = "<stdin>"
 MANIFEST_SUFFIXES = (".yaml", ".yml", ".json")
 KUSTOMIZATION_FILES = ("kustomization.yaml", "kustomization.yml", "Kustomization")
+# On a workload object: rule ids not to report for it, comma- or space-separated.
+IGNORE_ANNOTATION = "pullcheck.io/ignore-rules"
 
 # kind -> (API groups it is served in, path of its pod spec). apps/v1beta* and extensions/v1beta1 are the
 # old homes of the same kinds; a CRD reusing a kind name in another group is not a workload of ours.
@@ -81,6 +83,8 @@ class Workload:
     pod_spec: dict
     containers: list[Container]
     position: Position          # of the object (its document or List item)
+    ignored_rules: tuple[str, ...] = ()     # from the IGNORE_ANNOTATION annotation, as written
+
 
     @property
     def label(self) -> str:
@@ -334,4 +338,13 @@ def workload_from(obj: dict, default_namespace: str, document: Document | None =
                                         image=entry.get("image"), pull_policy=entry.get("imagePullPolicy"),
                                         position=image_at, policy_position=policy_at))
     return Workload(kind=kind, namespace=str(meta.get("namespace") or default_namespace), name=str(name),
-                    pod_spec=spec, containers=containers, position=position(()))
+                    pod_spec=spec, containers=containers, position=position(()),
+                    ignored_rules=ignored_rules(meta.get("annotations")))
+
+
+def ignored_rules(annotations: Any) -> tuple[str, ...]:
+    """Rule ids listed in the object's IGNORE_ANNOTATION ("latest-tag, no-digest"), as written."""
+    value = annotations.get(IGNORE_ANNOTATION) if isinstance(annotations, dict) else None
+    if not isinstance(value, str):
+        return ()
+    return tuple(dict.fromkeys(part.strip() for part in value.replace(",", " ").split() if part.strip()))
