@@ -389,23 +389,28 @@ class RealKubelet(threading.Thread):
             self.error = exc
 
 
-@pytest.mark.parametrize("pull_secrets, candidate, outcome", [
-    (["right"], None, "works-with-credentials"),
-    (["wrong"], None, "credentials-rejected"),
-    (["wrong", "right"], None, "works-with-credentials"),      # the kubelet tries the second after the first
-    (["wrong"], "right", "works-with-credentials"),            # --secret: a candidate fix, tried before applying it
-    ([], None, "credentials-needed"),
+@pytest.mark.parametrize("registry_fixture, pull_secrets, candidate, outcome", [
+    ("basic_registry", ["right"], None, "works-with-credentials"),
+    ("basic_registry", ["wrong"], None, "credentials-rejected"),
+    ("basic_registry", ["wrong", "right"], None, "works-with-credentials"),   # the kubelet tries the next one
+    ("basic_registry", ["wrong"], "right", "works-with-credentials"),   # --secret: a candidate fix, before applying it
+    ("basic_registry", [], None, "credentials-needed"),
+    # Bearer token auth: containerd trades the credentials for a token at the realm the registry names
+    ("token_registry", ["right"], None, "works-with-credentials"),
+    ("token_registry", ["wrong"], None, "credentials-rejected"),
+    ("token_registry", [], None, "credentials-needed"),
 ])
-def test_authenticated_node_pull_against_containerd_and_a_basic_auth_registry(
-        fake_cluster_factory, containerd_node, basic_registry, tmp_path: Path, monkeypatch, capsys,
+def test_authenticated_node_pull_against_containerd_and_an_auth_registry(
+        fake_cluster_factory, containerd_node, request, tmp_path: Path, monkeypatch, capsys, registry_fixture: str,
         pull_secrets: List[str], candidate: Optional[str], outcome: str) -> None:
     from pullcheck.probing import read_secret
     from tests.harness import PASSWORD, USER
 
-    image = f"{basic_registry.host}/private/hello:v1"
+    registry = request.getfixturevalue(registry_fixture)
+    image = f"{registry.host}/private/hello:v1"
     containerd_node.remove_image(image)
     cluster = fake_cluster_factory("debug-node")
-    arrange(cluster, pull_secrets, image=image, registry=basic_registry.host, right=(USER, PASSWORD))
+    arrange(cluster, pull_secrets, image=image, registry=registry.host, right=(USER, PASSWORD))
     client = client_for(cluster)
     secret = read_secret(client, f"{APP_NAMESPACE}/{candidate}") if candidate else None
     request = credentialed_request(client, [image], secret, timeout=60)
@@ -424,6 +429,8 @@ def test_authenticated_node_pull_against_containerd_and_a_basic_auth_registry(
     assert pull.subject == image and ("auth secret:shop/" in pull.detail or not pull_secrets)
     if pull_secrets == ["wrong", "right"]:
         assert "attempt 2 of 2" in pull.detail and "attempt 1 with secret:shop/wrong" in pull.detail
+    if registry.token_server is not None and pull_secrets:     # containerd asked the realm with the credentials
+        assert any(r.method == "POST" and r.user == USER for r in registry.token_server.requests)
     assert probe_pods(cluster) == [] and credential_secrets(cluster) == []
     out, err = capsys.readouterr()
     assert "creating Secret kube-system/" in err and "deleted Secret kube-system/" in err

@@ -5,6 +5,9 @@ Policy:
 - anonymous clients get pull on public/* only, an empty grant elsewhere (the registry
   then answers 401 insufficient_scope), and no token at all for locked/* (401 here);
 - wrong passwords get 401 {"details": "incorrect username or password"}.
+Tokens are served both ways the spec has: GET with Basic auth (token.md: {"token": ...}) and the OAuth2
+POST password grant (oauth.md: a form with grant_type=password, username, password, scope, service,
+client_id; {"access_token": ...}), which containerd tries first when it holds credentials.
 Every request is recorded (method, path, user) for assertions; passwords are not.
 """
 from __future__ import annotations
@@ -115,6 +118,24 @@ class TokenServer:
                     return self._reply(401, {"details": "authentication required"})
                 self._reply(200, {"token": server._token(query.get("service", [""])[0], access, user),
                                   "expires_in": 300,
+                                  "issued_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())})
+
+            def do_POST(self) -> None:
+                parts = urlsplit(self.path)
+                length = int(self.headers.get("Content-Length") or 0)
+                form = parse_qs(self.rfile.read(length).decode(), keep_blank_values=True)
+                user = form.get("username", [None])[0]
+                scopes = [scope for field in form.get("scope", []) for scope in field.split()]
+                server.requests.append(TokenRequest("POST", parts.path, user, scopes))
+                if parts.path != "/token":
+                    return self._reply(404, {})
+                if form.get("grant_type", [""])[0] != "password" or not form.get("client_id", [""])[0]:
+                    return self._reply(400, {"error": "unsupported_grant_type"})
+                if user is None or server._users.get(user) != form.get("password", [""])[0]:
+                    return self._reply(401, {"details": "incorrect username or password"})
+                access = server._grant(scopes, user)
+                self._reply(200, {"access_token": server._token(form.get("service", [""])[0], access, user),
+                                  "scope": " ".join(scopes), "expires_in": 300,
                                   "issued_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())})
 
         return Handler
