@@ -512,7 +512,13 @@ def _client(opts: Settings):  # -> pullcheck.kube.client.KubeClient
     from pullcheck.kube.client import KubeClient
 
     cluster = config.load(opts.kubeconfig, opts.context, opts.namespace)
-    opts.log(f"API server {cluster.host}, context {cluster.context or '(in-cluster)'}, namespace {cluster.namespace}")
+    via = ""
+    if cluster.proxy:
+        from pullcheck.registry.proxy import redact_proxy_url
+
+        via = f", through proxy {redact_proxy_url(cluster.proxy)}"
+    opts.log(f"API server {cluster.host}, context {cluster.context or '(in-cluster)'}, namespace {cluster.namespace}"
+             + via)
     return KubeClient(cluster, timeout=opts.request_timeout, log=opts.log if opts.verbose else None)
 
 

@@ -531,3 +531,82 @@ def test_exec_plugin_run_does_import_kubernetes(fake_cluster_factory, tmp_path):
     assert run["code"] == 1, run["stderr"]
     assert run["kubernetes"] != []
     assert {r.user for r in cluster.requests.filter(method="GET")} == {"exec-user"}
+
+
+# -- proxies: chosen as kubectl (Go) chooses them, with credentials in the URL, through a real CONNECT proxy ----------
+@pytest.mark.parametrize("server, env, expected", [
+    ("https://10.0.0.1:6443", {"HTTPS_PROXY": "http://corp:8080"}, "http://corp:8080"),
+    ("https://10.0.0.1:6443", {"https_proxy": "corp:8080"}, "http://corp:8080"),       # Go adds the scheme
+    ("https://10.0.0.1:6443", {"HTTPS_PROXY": "http://corp:8080", "NO_PROXY": "10.0.0.0/8"}, None),
+    ("https://api.prod.example.com", {"HTTPS_PROXY": "http://corp:8080", "NO_PROXY": ".example.com"}, None),
+    ("https://api.prod.example.com", {"HTTPS_PROXY": "http://corp:8080", "no_proxy": "example.com:443"}, None),
+    ("https://api.prod.example.com", {"HTTPS_PROXY": "http://corp:8080", "NO_PROXY": "example.com:6443"},
+     "http://corp:8080"),
+    ("https://127.0.0.1:6443", {"HTTPS_PROXY": "http://corp:8080"}, None),               # loopback: never
+    ("https://localhost:6443", {"HTTPS_PROXY": "http://corp:8080"}, None),
+    ("https://10.0.0.1:6443", {"ALL_PROXY": "http://corp:8080"}, None),                 # Go ignores ALL_PROXY
+    ("https://10.0.0.1:6443", {"HTTP_PROXY": "http://corp:8080"}, None),                # only for http:// servers
+    ("http://10.0.0.1:8080", {"HTTP_PROXY": "http://corp:8080"}, "http://corp:8080"),
+])
+def test_environment_proxy_follows_kubectl(tmp_path, monkeypatch, server, env, expected):
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    kc = one_context(tmp_path / "kc", {"server": server}, {"token": TOKEN})
+    assert fast_only(monkeypatch, str(kc), None, None).proxy == expected
+
+
+@pytest.fixture
+def proxied_cluster(fake_cluster_factory, tmp_path):
+    """The TLS fake API server known as api.cluster.test (a name nothing resolves: only the proxy can reach it)."""
+    from tests.harness.servers import ConnectProxy
+
+    cluster = fake_cluster_factory("dns-failure", tls=True)
+    port = cluster.url.rsplit(":", 1)[1]
+    proxy = ConnectProxy(hosts={"api.cluster.test": "127.0.0.1"}, credentials=("corp user", PASSWORD)).start()
+    kc = one_context(tmp_path / "kc", {"server": f"https://api.cluster.test:{port}", "tls-server-name": "localhost",
+                                       "certificate-authority": cluster.ca_file},
+                     {"token": cluster.add_user("proxied-user")}, namespace="rig-cases")
+    yield cluster, proxy, str(kc), port
+    proxy.stop()
+
+
+def test_the_api_server_is_reached_through_an_authenticating_proxy(proxied_cluster, monkeypatch, capsys):
+    from tests.test_pod_cli import run
+    from urllib.parse import quote
+
+    cluster, proxy, kc, port = proxied_cluster
+    monkeypatch.setenv("HTTPS_PROXY", f"http://corp%20user:{quote(PASSWORD, safe='')}@127.0.0.1:{proxy.port}")
+    code, out, err = run(capsys, "pod", "dns-failure", "--kubeconfig", kc, "-o", "json")
+    assert code == 1 and json.loads(out)["containers"][0]["cause"] == "dns", err
+    assert proxy.seen and all(line.startswith(f"CONNECT api.cluster.test:{port} ") for line in proxy.seen)
+    assert {r.user for r in cluster.requests.filter(method="GET")} == {"proxied-user"}
+
+    monkeypatch.setenv("HTTPS_PROXY", f"http://corp%20user:wrong@127.0.0.1:{proxy.port}")
+    code, out, err = run(capsys, "pod", "dns-failure", "--kubeconfig", kc, "-v")
+    assert code == 3 and out == "" and "cannot reach the API server at https://api.cluster.test" in err
+    assert f"through proxy http://127.0.0.1:{proxy.port}" in err.splitlines()[0]      # -v names it, redacted
+    (error,) = [line for line in err.splitlines() if line.startswith("error: ")]
+    assert error.endswith(": the proxy refused the tunnel: 407 Proxy Authentication Required (check "
+                                        "the user and password in the proxy URL)")
+    assert "wrong" not in err and PASSWORD not in err and "Traceback" not in err
+
+
+def test_a_proxy_that_is_down_is_named(proxied_cluster, monkeypatch, capsys):
+    from tests.test_pod_cli import run
+
+    _, _, kc, _ = proxied_cluster
+    monkeypatch.setenv("HTTPS_PROXY", "http://127.0.0.1:9")         # discard port: nothing listens
+    code, _, err = run(capsys, "pod", "dns-failure", "--kubeconfig", kc, "--request-timeout", "2")
+    assert code == 3 and "cannot connect to the proxy: connection refused" in err.splitlines()[0]
+
+
+def test_a_socks_proxy_is_a_one_line_error(proxied_cluster, monkeypatch, capsys):
+    from tests.test_pod_cli import run
+
+    _, _, kc, _ = proxied_cluster
+    monkeypatch.setenv("HTTPS_PROXY", f"socks5://someone:{PASSWORD}@127.0.0.1:1080")
+    code, out, err = run(capsys, "pod", "dns-failure", "--kubeconfig", kc)
+    assert (code, out) == (3, "")
+    assert err.splitlines()[0] == ("error: proxy socks5://127.0.0.1:1080: only http:// and https:// proxies are "
+                                   "supported here, not socks5://")
+    assert PASSWORD not in err

@@ -7,6 +7,7 @@ lists) and their call signatures changed across releases. We reuse its configura
 from __future__ import annotations
 
 import json
+import re
 import threading
 import time
 from typing import Any, Callable, Iterator
@@ -66,7 +67,8 @@ class KubeClient:
             if not config.verify_ssl:
                 urllib3.disable_warnings(urllib3.exceptions.InsecureRequestWarning)
         if config.proxy:
-            self._pool = urllib3.ProxyManager(config.proxy, **pool_args)
+            proxy_url, proxy_headers = _proxy_parts(config.proxy)
+            self._pool = urllib3.ProxyManager(proxy_url, proxy_headers=proxy_headers, **pool_args)
         else:
             self._pool = urllib3.PoolManager(**pool_args)
         self._urllib3 = urllib3
@@ -179,6 +181,27 @@ def namespaced(namespace: str, resource: str, name: str | None = None, group: st
     return path + (f"/{quote(name, safe='')}" if name else "")
 
 
+def _proxy_parts(proxy: str) -> tuple[str, dict[str, str] | None]:
+    """(proxy URL without user:password, the Proxy-Authorization header they make), as Go sends them; the
+    ClusterError names the proxy without its password."""
+    from urllib.parse import unquote, urlsplit, urlunsplit
+
+    from pullcheck.registry.proxy import redact_proxy_url
+
+    parts = urlsplit(proxy if "://" in proxy else f"http://{proxy}")
+    if parts.scheme not in ("http", "https"):
+        raise ClusterError(f"proxy {redact_proxy_url(proxy)}: only http:// and https:// proxies are supported "
+                           f"here, not {parts.scheme}://")
+    if parts.username is None:
+        return urlunsplit(parts), None
+    import base64
+
+    netloc = parts.netloc.rpartition("@")[2]
+    userinfo = f"{unquote(parts.username)}:{unquote(parts.password or '')}"
+    header = "Basic " + base64.b64encode(userinfo.encode("utf-8")).decode("ascii")
+    return urlunsplit(parts._replace(netloc=netloc)), {"Proxy-Authorization": header}
+
+
 def cluster_scoped(resource: str, name: str | None = None) -> str:
     return f"/api/v1/{resource}" + (f"/{quote(name, safe='')}" if name else "")
 
@@ -207,6 +230,12 @@ def _reason(exc: Exception) -> str:
     """The innermost cause of a urllib3 error, in words an engineer recognises."""
     inner = getattr(exc, "reason", None) or exc
     text = str(inner)
+    if "Unable to connect to proxy" in text:
+        status = re.search(r"Tunnel connection failed: (\d{3}[^'\"]*)", text)
+        if status:
+            hint = " (check the user and password in the proxy URL)" if status.group(1).startswith("407") else ""
+            return f"the proxy refused the tunnel: {status.group(1).strip()}{hint}"
+        return "cannot connect to the proxy: " + _reason(getattr(inner, "original_error", None) or Exception(text))
     for marker in ("Connection refused", "timed out", "Name or service not known", "No route to host",
                    "CERTIFICATE_VERIFY_FAILED", "nodename nor servname", "Temporary failure in name resolution"):
         if marker in text:

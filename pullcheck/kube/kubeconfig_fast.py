@@ -273,13 +273,26 @@ class FileBearerToken:
         return f"FileBearerToken({self._path!r})"
 
 
-def _environment_proxy(host: str) -> str | None:
-    """The proxy the environment sets for the host's scheme (HTTPS_PROXY, ALL_PROXY, ...), as the `kubernetes`
-    Configuration picks it."""
-    from urllib.request import getproxies
+PROXY_VARIABLES = ("HTTPS_PROXY", "https_proxy", "HTTP_PROXY", "http_proxy")
 
-    proxies = getproxies()
-    return proxies.get(host.split("://", 1)[0]) or proxies.get("all")
+
+def _environment_proxy(server: str) -> str | None:
+    """The proxy the environment sets for the API server URL, decided as kubectl (Go's ProxyFromEnvironment)
+    decides it: HTTPS_PROXY / HTTP_PROXY by scheme, NO_PROXY with its domains, IPs and CIDRs, loopback never
+    proxied, ALL_PROXY ignored."""
+    if not any(os.environ.get(name) for name in PROXY_VARIABLES):
+        return None
+    from urllib.parse import urlsplit
+
+    from pullcheck.registry.proxy import proxy_for
+
+    parts = urlsplit(server)
+    try:
+        port = parts.port or (443 if parts.scheme == "https" else 80)
+    except ValueError:
+        return None
+    choice = proxy_for(parts.scheme, parts.hostname or "", port)
+    return choice.url if choice is not None else None
 
 
 def _read_stripped(path: str) -> str | None:

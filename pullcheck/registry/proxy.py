@@ -39,7 +39,8 @@ def _first_set(env: Mapping[str, str], *names: str) -> Tuple[str, str]:
     return "", ""
 
 
-def _redact(url: str) -> str:
+def redact_proxy_url(url: str) -> str:
+    """The proxy URL without its user:password part."""
     parts = urlsplit(url)
     if parts.username is None and parts.password is None:
         return url
@@ -112,4 +113,4 @@ def proxy_for(scheme: str, host: str, port: int,
     if no_proxy and _no_proxy_matches(no_proxy, host, port):
         return None
     url = value if "://" in value else f"http://{value}"
-    return ProxyChoice(url=url, display=_redact(url), variable=variable)
+    return ProxyChoice(url=url, display=redact_proxy_url(url), variable=variable)

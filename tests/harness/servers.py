@@ -9,6 +9,7 @@
 """
 from __future__ import annotations
 
+import base64
 import re
 import select
 import socket
@@ -229,14 +230,20 @@ def endless_chunks(recorded: Recorded, content_type: str, seconds: float = 10.0)
 
 
 class ConnectProxy(_Acceptor):
-    """An HTTP CONNECT proxy. mode "tunnel" relays bytes (names mapped through `hosts`);
-    mode "auth" answers 407 to everything. Records the CONNECT lines it saw."""
+    """An HTTP CONNECT proxy. mode "tunnel" relays bytes (names mapped through `hosts`), after checking
+    Proxy-Authorization when `credentials` (user, password) are set; mode "auth" answers 407 to everything.
+    Records the CONNECT lines it saw."""
 
-    def __init__(self, mode: str = "tunnel", hosts: Optional[Dict[str, str]] = None) -> None:
+    def __init__(self, mode: str = "tunnel", hosts: Optional[Dict[str, str]] = None,
+                 credentials: Optional[Tuple[str, str]] = None) -> None:
         super().__init__()
         self.mode = mode
         self.hosts = hosts or {}
         self.seen: List[str] = []
+        self.expected_auth = None
+        if credentials is not None:
+            token = base64.b64encode(f"{credentials[0]}:{credentials[1]}".encode()).decode()
+            self.expected_auth = f"Basic {token}"
 
     def _handle(self, conn: socket.socket) -> None:
         threading.Thread(target=self._serve, args=(conn,), daemon=True).start()
@@ -253,7 +260,10 @@ class ConnectProxy(_Acceptor):
             request_line = head.split(b"\r\n", 1)[0].decode("latin-1")
             self.seen.append(request_line)
             method, target, _ = request_line.split(" ", 2)
-            if self.mode == "auth" or method != "CONNECT":
+            fields = [line.partition(":") for line in head.decode("latin-1").split("\r\n")[1:]]
+            sent = [value.strip() for name, _, value in fields if name.strip().lower() == "proxy-authorization"]
+            refused = self.expected_auth is not None and self.expected_auth not in sent
+            if self.mode == "auth" or method != "CONNECT" or refused:
                 conn.sendall(b"HTTP/1.1 407 Proxy Authentication Required\r\n"
                              b"Proxy-Authenticate: Basic realm=\"test-proxy\"\r\nContent-Length: 0\r\n\r\n")
                 return
