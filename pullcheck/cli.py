@@ -75,6 +75,11 @@ def _global_options(func: Callable) -> Callable:
     return func
 
 
+def _probe_and_watch_options(func: Callable) -> Callable:
+    """The probe options of a command that also has --watch, where --timeout bounds the watch too."""
+    return _probe_options(func, watch=True)
+
+
 def settings() -> Settings:
     ctx = click.get_current_context()
     current = ctx.find_root().meta.setdefault(_SETTINGS_KEY, Settings())
@@ -93,11 +98,11 @@ def _remember_probe(ctx: click.Context, param: click.Parameter, value: Any) -> A
     return value
 
 
-def _probe_options(func: Callable) -> Callable:
+def _probe_options(func: Callable, *, watch: bool = False) -> Callable:
+    timeout_help = "Budget of each image's registry probe (default: 20)" + (
+        "; with --watch: how long to follow the pods (default: 600)." if watch else ".")
     options = [
-        click.option("--timeout", type=click.FloatRange(min=0.5), metavar="SECONDS",
-                     help="Budget of each image's registry probe (default: 20); with --watch: how long to "
-                          "follow the pods (default: 600).",
+        click.option("--timeout", type=click.FloatRange(min=0.5), metavar="SECONDS", help=timeout_help,
                      expose_value=False, callback=_remember_probe),
         click.option("--dns-server", metavar="IP[:PORT]",
                      help="Resolve registry hosts through this DNS server (e.g. the nodes' resolver).",
@@ -188,7 +193,7 @@ def cli(ctx: click.Context) -> None:
 @click.option("--watch", is_flag=True,
               help="Follow the pod (a watch) until its images pull, following a replacement pod in a rollout, or "
                    "--timeout (default 600s) passes; progress on stderr at a terminal. Exit 0 recovered, 1 not.")
-@_probe_options
+@_probe_and_watch_options
 @_global_options
 def pod_command(name: str | None, capture: str | None, container: str | None, save: str | None,
                 probe: bool, on_node: bool, probe_image: str | None, probe_namespace: str | None,
@@ -291,7 +296,7 @@ def _watch_pod(opts: Settings, name: str | None, container: str | None, **exclud
 @click.option("--watch", is_flag=True,
               help="Then follow the failing pods and their workloads' new pods (a watch) until all pull, or --timeout "
                    "(default 600s) passes. Exit 0 recovered, 1 not.")
-@_probe_options
+@_probe_and_watch_options
 @_global_options
 def scan_command(all_namespaces: bool, selector: str | None, probe: bool, watch: bool) -> None:
     """Find every pod with an image pull problem, grouped by cause and image.
