@@ -142,6 +142,8 @@ def test_table_output_names_the_groups_and_ends_with_a_summary_line(world, capsy
     lines = out.splitlines()
     assert lines[0] == "Image pull problems in namespace shop"
     assert any(line.startswith("1 ") and "tag-not-found" in line and "Deployment shop/api" in line for line in lines)
+    # first seen on 2026-11-22, over a day ago: the date is shown with the time
+    assert any(line.startswith("1 ") and line.rstrip().endswith("11-22 02:21") for line in lines)
     assert "[1] tag-not-found: Manifest not found (tag or digest) (7 pods)" in out
     assert "(+2 more; -o wide lists all)" in out
     assert "kubectl pullcheck pod api-77aa1-p0 -n shop" in out

@@ -67,10 +67,19 @@ class _ScanText(TextBlock):
                 workloads = ", ".join(list(g.workloads)[:2]) + f" (+{len(g.workloads) - 2})"
             nodes = f"{len(g.nodes_failing)}/{self.report.nodes_total}" if self.report.nodes_total else \
                 str(len(g.nodes_failing))
-            since = format_time(g.first_seen) or "-"
             rows.append([str(number), self.style(g.cause, fg="red"), str(g.pod_count),
-                         g.image.written, workloads, nodes, g.scope, since[11:16] if not self.wide else since])
+                         g.image.written, workloads, nodes, g.scope, self._since(g)])
         self.table(["#", "CAUSE", "PODS", "IMAGE", "WORKLOADS", "NODES", "SCOPE", "SINCE"], rows)
+
+    def _since(self, g: Group) -> str:
+        """Wide: the full time. Else HH:MM (UTC) within a day of now, with the date before that."""
+        since = format_time(g.first_seen)
+        if since is None:
+            return "-"
+        if self.wide:
+            return since
+        recent = (self.report.observed_at - g.first_seen).total_seconds() < 86400
+        return since[11:16] if recent else f"{since[5:10]} {since[11:16]}"
 
     def _group(self, number: int, g: Group) -> None:
         self.blank()
