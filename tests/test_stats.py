@@ -379,8 +379,14 @@ def test_captured_cluster_end_to_end(fake_cluster_factory):
                          now=datetime(2026, 11, 22, 3, 13, 30, tzinfo=timezone.utc))
     assert ("events reach back to 2026-11-22 02:21 UTC (52m; the API server keeps events for --event-ttl, "
             "1h by default)") in table
+    # the invalid image's "registry" has no pull attempt: a count under the table, a row only with -o wide
+    assert "  (invalid image name)" not in table
+    assert "... and 1 registry with no pull attempt (images already on the node" in table
+    wide, _ = run_stats(client_for(cluster), namespace=None, all_namespaces=True, output="wide", color=False,
+                        now=datetime(2026, 11, 22, 3, 13, 30, tzinfo=timezone.utc))
+    assert "  (invalid image name)" in wide and "with no pull attempt" not in wide
     listed = cluster.requests.filter(verb="list", resource="events")
-    assert len(listed) == 2 and {r.path for r in listed} == {"/api/v1/events"}
+    assert len(listed) == 3 and {r.path for r in listed} == {"/api/v1/events"}
     assert all(r.param("fieldSelector") == POD_EVENTS_SELECTOR for r in listed)
 
 

@@ -92,7 +92,9 @@ class _StatsText(TextBlock):
         if self.wide:
             headers += ["CACHE HITS", "BACK-OFFS", "NOT PULLED"]
         rows = []
-        for g in self.stats.registries:
+        # without -o wide, a registry with no pull attempt would be a row of zeros: counted below it instead
+        registries = self.stats.registries if self.wide else [g for g in self.stats.registries if g.attempts]
+        for g in registries:
             rate = _rate(g)
             if g.failure_rate is not None and g.failure_rate > self.stats.thresholds.max_failure_rate:
                 rate = self.style(rate, fg="red")
@@ -102,6 +104,10 @@ class _StatsText(TextBlock):
                 row += [str(g.cache_hits), str(g.back_offs), str(g.never_pull + g.inspect_failed)]
             rows.append(row)
         self._section("By registry (pull time includes waiting for the node's pull queue):", headers, rows)
+        idle = len(self.stats.registries) - len(registries)
+        if idle:
+            self.line(f"... and {idle} registr{'y' if idle == 1 else 'ies'} with no pull attempt (images already on "
+                      "the node, backing off, or not pulled: -o wide lists them)", indent=2)
 
     def _nodes(self) -> None:
         nodes = self.stats.nodes if self.wide else self.stats.nodes[:SHOWN_NODES]
