@@ -382,8 +382,9 @@ def lint_command(paths: tuple[str, ...], live: bool, all_namespaces: bool, allow
     """Check the images of manifests before `kubectl apply` (or of what is deployed, with --live).
 
     Flags invalid references, :latest or no tag, no digest pin, pull policies that contradict the tag,
-    registries outside --allowed-registry, private registries with no pull secret; with --live, pull
-    secrets that are missing, ignored by the kubelet, for another registry or expired; with --probe, images
+    registries outside --allowed-registry, private registries with no pull secret; pull secrets
+    (with --live, or shipped in the input) that are missing, ignored by the kubelet, for another registry or
+    expired; with --probe, images
     that do not exist or lack a platform.
     Exit codes: 0 no errors (warnings allowed), 1 errors found (0 with --warn-only), 2 usage or input error,
     3 cluster access error.

@@ -565,3 +565,27 @@ def test_an_annotation_silences_rules_for_its_object_only_and_says_so(tmp_path):
                             "Deployment ops/tools: not reported, by its pullcheck.io/ignore-rules annotation: "
                             "latest-tag x2"]
     assert code == 0
+
+
+def test_pull_secrets_shipped_in_the_input_are_judged_and_others_not_assumed_missing(tmp_path):
+    config = json.dumps({"auths": {"registry.other.example.com": {"auth": "Y2k6Y2hhcnQtcHctMQ=="}}})   # ci:chart-pw-1
+    manifest = tmp_path / "chart.yaml"
+    manifest.write_text(yaml.safe_dump_all([
+        {"apiVersion": "v1", "kind": "Secret", "type": "kubernetes.io/dockerconfigjson",
+         "metadata": {"name": "chart-pull", "namespace": "shop"}, "stringData": {".dockerconfigjson": config}},
+        {"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "plain", "namespace": "shop"},
+         "stringData": {"password": "chart-pw-2"}},
+        *[{"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": name, "namespace": "shop"},
+           "spec": {"template": {"spec": {"imagePullSecrets": [{"name": s} for s in secrets],
+                                          "containers": [{"name": "app", "image": "registry.shop.example.com/app:1.0"}]}}}}
+          for name, secrets in (("wrong-host", ["chart-pull"]), ("opaque", ["plain"]),
+                                ("elsewhere", ["made-by-terraform"]), ("partly", ["chart-pull", "made-by-terraform"]))]]))
+    doc, code = lint_json(manifest)
+    found = {(f["object"]["name"], f["severity"]): f["message"] for f in doc["findings"] if f["rule"] == "pull-secret"}
+    assert set(found) == {("wrong-host", "warning"), ("opaque", "error")}, found   # not in the input: not judged
+    assert found[("wrong-host", "warning")].endswith("they hold registry.other.example.com")
+    assert found[("opaque", "error")] == "pull secret plain: wrong type Opaque (the kubelet ignores it)"
+    assert code == 1
+    for output in ("table", "json", "wide"):
+        text, _ = run_lint([str(manifest)], output=output)
+        assert "chart-pw" not in text and "Y2k6" not in text

@@ -295,9 +295,31 @@ def _collect_object(obj: dict, path: FieldPath, document: Document, default_name
     if kind == "ServiceAccount" and _group(obj) == "":
         loaded.service_accounts[(namespace, str(meta.get("name") or ""))] = secret_names(obj.get("imagePullSecrets"))
         return
+    if kind == "Secret" and _group(obj) == "":
+        _collect_secret(obj, namespace, loaded)
+        return
     workload = workload_from(obj, default_namespace, document, path)
     if workload is not None:
         loaded.workloads.append(workload)
+
+
+def _collect_secret(obj: dict, namespace: str, loaded: LoadedInput) -> None:
+    """Keep a Secret of the input as the kubelet would read it once applied (stringData merged into data, as
+    the API server merges it), for the pull-secret rule. Its values stay in memory, never in the output."""
+    import base64
+
+    from pullcheck.secrets import decode_pull_secret
+    from pullcheck.snapshot import SecretLookup
+
+    meta = dict(obj.get("metadata") if isinstance(obj.get("metadata"), dict) else {}, namespace=namespace)
+    data = dict(obj.get("data") if isinstance(obj.get("data"), dict) else {})
+    plain = obj.get("stringData") if isinstance(obj.get("stringData"), dict) else {}
+    data.update({key: base64.b64encode(str(value).encode("utf-8")).decode("ascii") for key, value in plain.items()})
+    secret = {"type": obj.get("type") or "Opaque", "metadata": meta, "data": data}
+    name = str(meta.get("name") or "")
+    if loaded.secrets is None:
+        loaded.secrets = {}
+    loaded.secrets[(namespace, name)] = SecretLookup(name=name, status="found", decoded=decode_pull_secret(secret))
 
 
 def _group(obj: dict) -> str:

@@ -1,4 +1,6 @@
-"""The `pull-secret` lint rule (--live only): do the pull secrets a pod will get work for its images?
+"""The `pull-secret` lint rule: do the pull secrets a pod will get work for its images? With --live every
+listed secret is read from the cluster; with -f only the Secrets in the input are judged (a chart that ships
+its own pull secret), and one that is not in the input is not assumed missing.
 
 The kubelet uses the pod's imagePullSecrets; a pod that lists none gets its service account's at creation
 (the ServiceAccount admission plugin), so a template is judged with the secrets its pods will carry. A secret
@@ -44,7 +46,9 @@ def check_pull_secrets(workload: Workload, ref: Any, lookups: Mapping[tuple[str,
     namespace, registry = workload.namespace, ref.registry or ref.host
     found = [lookup.decoded for _, lookup in known if lookup.status == "found"]
     matched = matching_credentials(ref, [c for secret in found for c in secret.kubelet_credentials])
-    stranded = needs_credentials and not matched       # the kubelet will send nothing for this registry
+    # the kubelet will send nothing for this registry (judged only when every listed secret is known: with -f,
+    # a secret not in the input may well exist in the cluster)
+    stranded = needs_credentials and not matched and len(known) == len(names)
 
     for secret in found:
         replace = f"kubectl delete secret {secret.name} -n {namespace} && " + _recreate(secret.name, registry, namespace)

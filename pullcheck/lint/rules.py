@@ -17,7 +17,8 @@ Rules, with their severity (errors fail the run; warnings and info do not):
   pull-policy          warning  imagePullPolicy: IfNotPresent on `:latest` / no tag: nodes keep a stale copy
   never-pull           warning  imagePullPolicy: Never: pods fail with ErrImageNeverPull on every node that
                                 does not have the image preloaded
-  pull-secret          error    --live: a pull secret the pods will carry does not exist, is of a type the kubelet
+  pull-secret          error    a pull secret the pods will carry (read with --live; with -f, when the input holds
+                                it) does not exist, is of a type the kubelet
                                 ignores or cannot be decoded, holds no credentials for the image's registry,
                                 or holds an expired ECR token. A warning when the registry needs no credentials
                                 or another listed secret covers it
@@ -61,7 +62,7 @@ RULES = (
     Rule("platform-missing", ERROR, "the image serves every --platform (--probe)"),
     Rule("no-pull-secret", WARNING, "a private registry comes with imagePullSecrets (pod or service account)"),
     Rule("pull-secret", ERROR, "the pull secrets the pods carry exist, are read by the kubelet and hold unexpired "
-                               "credentials for the registry (--live)"),
+                               "credentials for the registry (--live, or Secrets in the input)"),
     Rule("latest-tag", WARNING, "the image names a version, not :latest or no tag"),
     Rule("pull-policy", WARNING, "imagePullPolicy fits the tag (no IfNotPresent on :latest)"),
     Rule("never-pull", WARNING, "imagePullPolicy is not Never"),
