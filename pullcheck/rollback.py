@@ -212,7 +212,7 @@ def _image_row(snapshot: PodSnapshot, history: RolloutHistory, target: Revision,
     if ref is None:
         row.risk = f"{container.image!r} is not a valid image reference ({info.invalid})"
         return row, True
-    candidates = _candidate_nodes(snapshot.nodes, target.node_selector, include_cordoned=history.kind == "DaemonSet")
+    candidates = _candidate_nodes(snapshot.nodes, target, daemon_set=history.kind == "DaemonSet")
     if candidates is not None:
         row.nodes_with_image = nodes_with_image(candidates, container.image, ref)
         row.nodes_considered = len(candidates)
@@ -241,7 +241,7 @@ def _pull_risk(row: RollbackImage, registry: str, target: Revision, failures: li
     held, total = len(row.nodes_with_image), row.nodes_considered
     cached = f"cached on {held} of {_count(total, 'ready node')}"
     if total == 0:
-        return "no ready node can run it (nodeSelector, cordoned or NotReady nodes)", ""
+        return "no ready node can run it (nodeSelector, taints, cordoned or NotReady nodes)", ""
     if row.pull_policy == "Never":
         if held < total:
             return f"imagePullPolicy Never and {cached}: pods on the other nodes fail with ErrImageNeverPull", ""
@@ -278,20 +278,44 @@ def _count(number: int, noun: str) -> str:
     return f"{number} {noun}" + ("" if number == 1 else "s")
 
 
-def _candidate_nodes(nodes: list[dict] | None, selector: dict[str, str], *, include_cordoned: bool) -> list[dict] | None:
-    """Ready nodes the revision's pods can land on by nodeSelector (taints and affinity not evaluated);
-    DaemonSet pods tolerate cordoned nodes."""
+def _candidate_nodes(nodes: list[dict] | None, target: Revision, *, daemon_set: bool) -> list[dict] | None:
+    """Ready nodes the revision's pods can land on: by nodeSelector, and by the NoSchedule / NoExecute taints
+    its tolerations allow (node affinity is not evaluated). DaemonSet pods also tolerate cordoned nodes and
+    the node.kubernetes.io/* condition taints, as the DaemonSet controller adds those tolerations."""
     if nodes is None:
         return None
     chosen = []
     for node in nodes:
         labels = node.get("metadata", {}).get("labels") or {}
-        if not _ready(node) or any(labels.get(k) != v for k, v in selector.items()):
+        spec = node.get("spec") or {}
+        if not _ready(node) or any(labels.get(k) != v for k, v in target.node_selector.items()):
             continue
-        if (node.get("spec") or {}).get("unschedulable") and not include_cordoned:
+        if spec.get("unschedulable") and not daemon_set:
+            continue
+        if any(_repels(taint, target.tolerations, daemon_set) for taint in spec.get("taints") or ()):
             continue
         chosen.append(node)
     return chosen
+
+
+def _repels(taint: dict, tolerations: list[dict], daemon_set: bool) -> bool:
+    """Whether a taint keeps the pods off the node (the scheduler's rule: PreferNoSchedule never does)."""
+    if not isinstance(taint, dict) or taint.get("effect") not in ("NoSchedule", "NoExecute"):
+        return False
+    if daemon_set and str(taint.get("key", "")).startswith("node.kubernetes.io/"):
+        return False
+    return not any(_tolerates(toleration, taint) for toleration in tolerations)
+
+
+def _tolerates(toleration: dict, taint: dict) -> bool:
+    """v1 Toleration.ToleratesTaint: the effect matches (empty: all), and the key with Exists (empty key
+    with Exists: every key) or the key and value with Equal (the default operator)."""
+    if toleration.get("effect") and toleration.get("effect") != taint.get("effect"):
+        return False
+    key = toleration.get("key") or ""
+    if toleration.get("operator") == "Exists":
+        return not key or key == taint.get("key")
+    return key == taint.get("key") and (toleration.get("value") or "") == (taint.get("value") or "")
 
 
 def _ready(node: dict) -> bool:

@@ -60,7 +60,8 @@ class Revision:
     """One revision of a workload's pod template, as `kubectl rollout undo` would restore it.
 
     Only what a pull depends on is kept (images, pull policies, pull secret names, service account,
-    node selector): never env values or anything else a template may hold.
+    node selector and tolerations: where its pods can land): never env values or anything else a template
+    may hold.
     """
 
     number: int
@@ -69,6 +70,7 @@ class Revision:
     pull_secrets: list[str]                     # the template's imagePullSecrets names
     service_account: str
     node_selector: dict[str, str] = field(default_factory=dict)
+    tolerations: list[dict] = field(default_factory=list)
     ready_replicas: int | None = None           # ReplicaSets only: its pods that are Ready now
     created: str | None = None
 
@@ -83,13 +85,15 @@ class Revision:
         secrets = [r["name"] for r in spec.get("imagePullSecrets") or () if isinstance(r, dict) and r.get("name")]
         return cls(number=number, name=name, containers=containers, pull_secrets=secrets,
                    service_account=spec.get("serviceAccountName") or spec.get("serviceAccount") or "default",
-                   node_selector=dict(spec.get("nodeSelector") or {}), ready_replicas=ready_replicas,
-                   created=created)
+                   node_selector=dict(spec.get("nodeSelector") or {}),
+                   tolerations=[t for t in spec.get("tolerations") or () if isinstance(t, dict)],
+                   ready_replicas=ready_replicas, created=created)
 
     def to_dict(self) -> dict[str, Any]:
         return {"revision": self.number, "name": self.name, "created": self.created,
                 "readyReplicas": self.ready_replicas, "serviceAccount": self.service_account,
                 "imagePullSecrets": list(self.pull_secrets), "nodeSelector": dict(self.node_selector),
+                "tolerations": list(self.tolerations),
                 "containers": [{"name": c.name, "type": c.kind, "image": c.image, "imagePullPolicy": c.pull_policy}
                                for c in self.containers]}
 
@@ -101,8 +105,8 @@ class Revision:
                                for c in doc.get("containers") or ()],
                    pull_secrets=list(doc.get("imagePullSecrets") or ()),
                    service_account=doc.get("serviceAccount") or "default",
-                   node_selector=dict(doc.get("nodeSelector") or {}), ready_replicas=doc.get("readyReplicas"),
-                   created=doc.get("created"))
+                   node_selector=dict(doc.get("nodeSelector") or {}), tolerations=list(doc.get("tolerations") or ()),
+                   ready_replicas=doc.get("readyReplicas"), created=doc.get("created"))
 
 
 @dataclass

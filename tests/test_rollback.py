@@ -380,6 +380,34 @@ def test_not_ready_and_cordoned_nodes_do_not_count():
     assert "a DaemonSet cannot be scaled" in section.notes[0]
 
 
+def test_taints_count_only_where_the_revisions_tolerations_allow():
+    def tainted(name: str, *taints: dict) -> dict:
+        built = node(name, [CACHED])
+        built["spec"]["taints"] = list(taints)
+        return built
+
+    gpu = {"key": "dedicated", "value": "gpu", "effect": "NoSchedule"}
+    nodes = [node("vm", [CACHED]), tainted("gpu-1", gpu),
+             tainted("soft", {"key": "spot", "effect": "PreferNoSchedule"}),                # never keeps pods off
+             tainted("pressure", {"key": "node.kubernetes.io/disk-pressure", "effect": "NoSchedule"})]
+    failing = revision(2, "127.0.0.1:5100/busybox:nosuchtag")
+    snap = snapshot_of("nonexistent-tag", history(revision(1, CACHED), failing), nodes=nodes)
+    image = section_of(snap).rollbacks[0].images[0]
+    assert (image.nodes_with_image, image.nodes_considered) == (["vm", "soft"], 2)
+    for toleration in ({"key": "dedicated", "operator": "Equal", "value": "gpu", "effect": "NoSchedule"},
+                       {"key": "dedicated", "operator": "Exists"}, {"operator": "Exists"}):
+        tolerant = replace(revision(1, CACHED), tolerations=[toleration])
+        image = section_of(replace(snap, revisions=history(tolerant, failing))).rollbacks[0].images[0]
+        assert "gpu-1" in image.nodes_with_image, toleration
+    wrong_value = replace(revision(1, CACHED), tolerations=[{"key": "dedicated", "value": "cpu"}])
+    image = section_of(replace(snap, revisions=history(wrong_value, failing))).rollbacks[0].images[0]
+    assert "gpu-1" not in image.nodes_with_image
+    daemonset = replace(snap, owner=Owner("DaemonSet", "web"),
+                        revisions=replace(snap.revisions, kind="DaemonSet", source="controllerrevisions"))
+    image = section_of(daemonset).rollbacks[0].images[0]
+    assert image.nodes_with_image == ["vm", "soft", "pressure"]   # the controller adds node.kubernetes.io/* ones
+
+
 def test_cached_image_behind_refused_credentials_is_risky():
     image = "127.0.0.1:5101/private/busybox:1.35"
     wrongpass = SecretLookup(name="rig-auth-wrongpass", status="found")
