@@ -17,6 +17,30 @@ PULL_WAITING_REASONS = frozenset({
     "SignatureValidationFailed", "ImageInspectError",
 })
 IMAGE_EVENT_REASONS = frozenset({"Pulling", "Pulled", "Failed", "BackOff", "InspectFailed", "ErrImageNeverPull"})
+STUCK_AFTER_SECONDS = 300     # a pull with no result for this long is treated as hung (huge images excepted)
+STATUS_KEYS = ("initContainerStatuses", "containerStatuses", "ephemeralContainerStatuses")
+
+
+def pull_trouble(pod: dict, now: datetime) -> str | None:
+    """From the pod's status alone: "failing" (a container waits on a pull error), "suspect" (a container
+    without an image has waited in ContainerCreating / PodInitializing for over STUCK_AFTER_SECONDS since the
+    pod started: maybe a hung pull, which the events settle) or None."""
+    from pullcheck.timeutil import parse_time
+
+    status = pod.get("status") or {}
+    suspect = False
+    for key in STATUS_KEYS:
+        for cs in status.get(key) or ():
+            reason = ((cs.get("state") or {}).get("waiting") or {}).get("reason")
+            if reason in PULL_WAITING_REASONS:
+                return "failing"
+            if reason in ("ContainerCreating", "PodInitializing") and not cs.get("imageID"):
+                suspect = True
+    if suspect:
+        started = parse_time(status.get("startTime"))
+        if started is not None and (now - started).total_seconds() > STUCK_AFTER_SECONDS:
+            return "suspect"
+    return None
 _KINDS = (("initContainers", "initContainerStatuses", "init", "spec.initContainers"),
           ("containers", "containerStatuses", "container", "spec.containers"),
           ("ephemeralContainers", "ephemeralContainerStatuses", "ephemeral", "spec.ephemeralContainers"))

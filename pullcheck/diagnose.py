@@ -11,7 +11,8 @@ from datetime import datetime
 
 from pullcheck import backoff
 from pullcheck.audit import audit_image, pod_findings, secret_sources
-from pullcheck.containers import PULL_WAITING_REASONS, ContainerView, TimedEvent, container_views
+from pullcheck.containers import (PULL_WAITING_REASONS, STUCK_AFTER_SECONDS, ContainerView, TimedEvent,
+                                  container_views)
 from pullcheck.nextsteps import Names
 from pullcheck.report import (FAILING, OK, PULLING, RECOVERED, STUCK, ContainerReport, Evidence, Explanation,
                               ImageInfo, NodeCache, PodReport)
@@ -19,7 +20,6 @@ from pullcheck.snapshot import PodSnapshot, controller_ref
 from pullcheck.timeutil import format_time, human_duration
 from pullcheck.verdict import AUTH_CAUSES, Context, build_verdict
 
-STUCK_AFTER_SECONDS = 300     # a pull with no result for this long is treated as hung (huge images excepted)
 NOT_PULL_REASONS = frozenset({"CrashLoopBackOff", "CreateContainerConfigError", "CreateContainerError",
                               "RunContainerError", "ContainerCannotRun", "PostStartHookError", "OOMKilled", "Error"})
 

@@ -474,3 +474,16 @@ def test_label_selector_from_match_labels_and_expressions():
                                      {"key": "canary", "operator": "DoesNotExist"},
                                      {"key": "team", "operator": "Exists"}]}
     assert label_selector(selector, drop="pod-template-hash") == "app=web,tier in (a,b),!canary,team"
+
+
+def test_a_hung_pull_reads_the_history_and_gets_rollback_advice(fake_cluster_factory, tmp_path, capsys):
+    """timeout-http-hang sits in ContainerCreating with a Pulling event and no result: no pull error in the
+    status, yet the pull is stuck, and rolling back to a cached image is the way out."""
+    cluster, kc = seeded(fake_cluster_factory, tmp_path, "timeout-http-hang")
+    deployment(cluster, "timeout-http-hang", replicaset(1, CACHED), replicaset(2, "localhost:5102/busybox:1.35"))
+    code, doc, err = diagnose_json(capsys, kc, "timeout-http-hang")
+    assert code == 1, err
+    assert doc["containers"][0]["status"] == "stuck"
+    rollback = first_rollback(doc)
+    assert (rollback["verdict"], rollback["toRevision"]) == (SAFE, 1)
+    assert len(cluster.requests.filter(verb="list", resource="replicasets")) == 1

@@ -15,9 +15,10 @@ from __future__ import annotations
 
 import difflib
 from concurrent.futures import ThreadPoolExecutor
+from datetime import datetime, timezone
 from typing import Callable
 
-from pullcheck.containers import PULL_WAITING_REASONS
+from pullcheck.containers import pull_trouble
 from pullcheck.errors import ClusterError, UsageError
 from pullcheck.kube.client import (METADATA_ONLY_LIST, ApiError, Forbidden, KubeClient, NotFound, cluster_scoped,
                                    namespaced)
@@ -40,7 +41,9 @@ def gather_pod(client: KubeClient, namespace: str, name: str) -> PodSnapshot:
     pod_secret_names = _secret_names(pod.get("spec") or {})
     skipped: list[Skipped] = []
 
-    with_history = _has_pull_problem(pod)
+    # the rollout history costs requests: read it only when the advice may need it (a pull error, or a pull
+    # that may hang: the events, read in parallel, settle that)
+    with_history = pull_trouble(pod, datetime.now(timezone.utc)) is not None
     with ThreadPoolExecutor(max_workers=WORKERS) as pool:
         events_f = pool.submit(_guard, skipped, "events", lambda: _events(client, namespace, name, uid))
         nodes_f = pool.submit(_guard, skipped, "nodes (os/arch, image cache)",
@@ -76,14 +79,6 @@ def gather_pod(client: KubeClient, namespace: str, name: str) -> PodSnapshot:
     return PodSnapshot(pod=pod, events=events, service_account=service_account,
                        service_account_status=sa_status, secrets=secrets, nodes=nodes, owner=owner,
                        skipped=skipped, source="cluster", revisions=history)
-
-
-def _has_pull_problem(pod: dict) -> bool:
-    """A container waits in one of the kubelet's image pull states."""
-    status = pod.get("status") or {}
-    return any(((s.get("state") or {}).get("waiting") or {}).get("reason") in PULL_WAITING_REASONS
-               for key in ("initContainerStatuses", "containerStatuses", "ephemeralContainerStatuses")
-               for s in status.get(key) or ())
 
 
 def _read_pod(client: KubeClient, namespace: str, name: str) -> dict:

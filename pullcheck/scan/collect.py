@@ -17,15 +17,12 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Callable, Iterable
 
-from pullcheck.containers import PULL_WAITING_REASONS
+from pullcheck.containers import STUCK_AFTER_SECONDS, pull_trouble
 from pullcheck.kube.client import ApiError, KubeClient, cluster_scoped, namespaced
 from pullcheck.snapshot import Owner, SecretLookup, Skipped, controller_ref
-from pullcheck.timeutil import parse_time
 
 PAGE_SIZE = 500
 WORKERS = 8
-STUCK_AFTER_SECONDS = 300
-_STATUS_KEYS = ("initContainerStatuses", "containerStatuses", "ephemeralContainerStatuses")
 
 
 @dataclass
@@ -68,7 +65,7 @@ def collect(client: KubeClient, namespace: str | None, selector: str | None = No
         nodes_f = pool.submit(lambda: list(client.list(cluster_scoped("nodes"), page_size=PAGE_SIZE)))
         for pod in client.list(pods_path, pod_query, page_size=PAGE_SIZE):
             data.pods_seen += 1
-            kind = _pull_trouble(pod, data.observed_at)
+            kind = pull_trouble(pod, data.observed_at)
             if kind == "failing":
                 data.failing.append(pod)
             elif kind == "suspect":
@@ -122,26 +119,6 @@ def _pod_events(client: KubeClient, pod: dict) -> list[dict] | None:
                                 {"fieldSelector": f"involvedObject.uid={meta.get('uid', '')}"}))
     except ApiError:
         return None
-
-
-def _pull_trouble(pod: dict, now: datetime) -> str | None:
-    """'failing' (a container waits on a pull error), 'suspect' (long in ContainerCreating: maybe a hung
-    pull) or None."""
-    status = pod.get("status") or {}
-    suspect = False
-    for key in _STATUS_KEYS:
-        for cs in status.get(key) or ():
-            waiting = (cs.get("state") or {}).get("waiting") or {}
-            reason = waiting.get("reason")
-            if reason in PULL_WAITING_REASONS:
-                return "failing"
-            if reason in ("ContainerCreating", "PodInitializing") and not cs.get("imageID"):
-                suspect = True
-    if suspect:
-        started = parse_time(status.get("startTime"))
-        if started is not None and (now - started).total_seconds() > STUCK_AFTER_SECONDS:
-            return "suspect"
-    return None
 
 
 def _hanging_pull(events: list[dict], now: datetime) -> bool:
