@@ -610,3 +610,9 @@ def test_a_socks_proxy_is_a_one_line_error(proxied_cluster, monkeypatch, capsys)
     assert err.splitlines()[0] == ("error: proxy socks5://127.0.0.1:1080: only http:// and https:// proxies are "
                                    "supported here, not socks5://")
     assert PASSWORD not in err
+
+
+def test_a_proxy_failure_without_an_underlying_error_is_still_one_line():
+    from pullcheck.kube.client import _reason
+
+    assert _reason(Exception("Unable to connect to proxy")) == "cannot connect to the proxy: Unable to connect to proxy"

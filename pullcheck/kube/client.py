@@ -235,7 +235,9 @@ def _reason(exc: Exception) -> str:
         if status:
             hint = " (check the user and password in the proxy URL)" if status.group(1).startswith("407") else ""
             return f"the proxy refused the tunnel: {status.group(1).strip()}{hint}"
-        return "cannot connect to the proxy: " + _reason(getattr(inner, "original_error", None) or Exception(text))
+        original = getattr(inner, "original_error", None)
+        return "cannot connect to the proxy: " + (_reason(original) if original is not None else
+                                                  " ".join(text.split())[:200])
     for marker in ("Connection refused", "timed out", "Name or service not known", "No route to host",
                    "CERTIFICATE_VERIFY_FAILED", "nodename nor servname", "Temporary failure in name resolution"):
         if marker in text:
