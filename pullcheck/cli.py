@@ -75,11 +75,6 @@ def _global_options(func: Callable) -> Callable:
     return func
 
 
-def _probe_and_watch_options(func: Callable) -> Callable:
-    """The probe options of a command that also has --watch, where --timeout bounds the watch too."""
-    return _probe_options(func, watch=True)
-
-
 def settings() -> Settings:
     ctx = click.get_current_context()
     current = ctx.find_root().meta.setdefault(_SETTINGS_KEY, Settings())
@@ -122,6 +117,11 @@ def _probe_options(func: Callable, *, watch: bool = False) -> Callable:
     for option in reversed(options):
         func = option(func)
     return func
+
+
+def _probe_and_watch_options(func: Callable) -> Callable:
+    """The probe options of a command that also has --watch, where --timeout bounds the watch too."""
+    return _probe_options(func, watch=True)
 
 
 def _probe_settings(opts: Settings, default_from: str, client=None):  # -> pullcheck.probing.ProbeSettings
@@ -382,10 +382,9 @@ def lint_command(paths: tuple[str, ...], live: bool, all_namespaces: bool, allow
     """Check the images of manifests before `kubectl apply` (or of what is deployed, with --live).
 
     Flags invalid references, :latest or no tag, no digest pin, pull policies that contradict the tag,
-    registries outside --allowed-registry, private registries with no pull secret; pull secrets
-    (with --live, or shipped in the input) that are missing, ignored by the kubelet, for another registry or
-    expired; with --probe, images
-    that do not exist or lack a platform.
+    registries outside --allowed-registry, private registries with no pull secret; pull secrets (with --live,
+    or shipped in the input) that are missing, ignored by the kubelet, for another registry or expired; with
+    --probe, images that do not exist or lack a platform.
     Exit codes: 0 no errors (warnings allowed), 1 errors found (0 with --warn-only), 2 usage or input error,
     3 cluster access error.
     """

@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from pullcheck.timeutil import event_times
+from pullcheck.timeutil import event_times, parse_time
 
 # The kubelet's image error reasons (pkg/kubelet/images/types.go) as they appear in container waiting states.
 PULL_WAITING_REASONS = frozenset({
@@ -25,8 +25,6 @@ def pull_trouble(pod: dict, now: datetime) -> str | None:
     """From the pod's status alone: "failing" (a container waits on a pull error), "suspect" (a container
     without an image has waited in ContainerCreating / PodInitializing for over STUCK_AFTER_SECONDS since the
     pod started: maybe a hung pull, which the events settle) or None."""
-    from pullcheck.timeutil import parse_time
-
     status = pod.get("status") or {}
     suspect = False
     for key in STATUS_KEYS:
@@ -41,6 +39,8 @@ def pull_trouble(pod: dict, now: datetime) -> str | None:
         if started is not None and (now - started).total_seconds() > STUCK_AFTER_SECONDS:
             return "suspect"
     return None
+
+
 _KINDS = (("initContainers", "initContainerStatuses", "init", "spec.initContainers"),
           ("containers", "containerStatuses", "container", "spec.containers"),
           ("ephemeralContainers", "ephemeralContainerStatuses", "ephemeral", "spec.ephemeralContainers"))

@@ -85,7 +85,6 @@ class Workload:
     position: Position          # of the object (its document or List item)
     ignored_rules: tuple[str, ...] = ()     # from the IGNORE_ANNOTATION annotation, as written
 
-
     @property
     def label(self) -> str:
         return f"{self.kind} {self.namespace}/{self.name}"
@@ -109,7 +108,7 @@ class LoadedInput:
     accounts_complete: bool = False     # True when every service account in scope is known (--live)
     accounts_unknown: str = "is not in the input"    # why a service account's pull secrets are not known
     notes: list[str] = field(default_factory=list)
-    secrets: dict[tuple[str, str], Any] | None = None   # --live: (namespace, name) -> SecretLookup of pull secrets
+    secrets: dict[tuple[str, str], Any] | None = None   # (namespace, name) -> SecretLookup (--live, or input)
 
 
 def secret_names(entries: Any) -> list[str]:
@@ -369,4 +368,4 @@ def ignored_rules(annotations: Any) -> tuple[str, ...]:
     value = annotations.get(IGNORE_ANNOTATION) if isinstance(annotations, dict) else None
     if not isinstance(value, str):
         return ()
-    return tuple(dict.fromkeys(part.strip() for part in value.replace(",", " ").split() if part.strip()))
+    return tuple(dict.fromkeys(value.replace(",", " ").split()))

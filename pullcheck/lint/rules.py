@@ -239,8 +239,8 @@ class LintContext:
     allowed: tuple[AllowedRegistry, ...] = ()
     probes: dict[str, ImageProbe] = field(default_factory=dict)   # by the image as written
     accounts_unknown: str = "is not in the input"                 # completes "service account X ..."
-    secrets: dict[tuple[str, str], Any] | None = None             # --live: (namespace, name) -> SecretLookup
-    now: datetime | None = None                                   # for token expiry
+    secrets: dict[tuple[str, str], Any] | None = None             # (namespace, name) -> SecretLookup; None: unread
+    now: datetime = field(default_factory=lambda: datetime.now(timezone.utc))   # token expiry, one clock per run
 
 
 def parse_image(image: Any):
@@ -315,7 +315,7 @@ def lint_container(workload: Workload, container: Container, ctx: LintContext) -
         anonymous_ok = probe is not None and probe.anonymous
         check_pull_secrets(workload, ref, ctx.secrets, ctx.service_accounts,
                            _registry_class(ref)[0] != "public" and not anonymous_ok,
-                           ctx.now or datetime.now(timezone.utc), add)
+                           ctx.now, add)
     if probe is not None:
         _check_probe(ref, probe, add)
     return out
